@@ -1,0 +1,276 @@
+/**
+ * The one error catalogue. Every failure shelf reports to a person or a client is a
+ * `ShelfError` with a `code` from `MESSAGES`; the message says what went wrong and how to
+ * fix it. The HTTP edge maps `kind` to a status, the CLI maps it to an exit code.
+ */
+
+/** What sort of failure a code is; drives HTTP statuses and CLI exit codes. */
+export type ErrorKind =
+  | 'usage' // the caller asked for something malformed
+  | 'not-found'
+  | 'conflict'
+  | 'input' // outside data (a feed, a file, a page) is broken or hostile
+  | 'remote' // a remote server failed or refused
+  | 'forbidden'
+  | 'unauthorized'
+  | 'too-large'
+  | 'rate-limited'
+  | 'unavailable'
+  | 'internal';
+
+interface Entry {
+  readonly kind: ErrorKind;
+  readonly message: (d: Details) => string;
+  readonly hint: string;
+}
+
+type Details = Readonly<Record<string, string | number | undefined>>;
+
+const s = (v: string | number | undefined): string => (v === undefined ? '' : String(v));
+
+export const MESSAGES = {
+  USAGE: {
+    kind: 'usage',
+    message: (d) => s(d.detail),
+    hint: 'Run the command with --help to see what it takes.',
+  },
+  EMPTY_QUERY: {
+    kind: 'usage',
+    message: () => 'The query is empty.',
+    hint: 'Give a few words to search for, e.g. shelf search "uart bootloader".',
+  },
+  QUERY_TOO_LONG: {
+    kind: 'usage',
+    message: (d) => `The query is ${s(d.length)} characters long; the limit is ${s(d.limit)}.`,
+    hint: 'Shorten the query to its key words.',
+  },
+  INVALID_OPTION: {
+    kind: 'usage',
+    message: (d) => `Invalid value for ${s(d.option)}: ${s(d.value)}. ${s(d.expected)}`,
+    hint: 'Fix the option value and run the command again.',
+  },
+  INVALID_CONFIG: {
+    kind: 'usage',
+    message: (d) => `The configuration is invalid: ${s(d.detail)}`,
+    hint: 'Fix shelf.config.json or the SHELF_* environment variable it names.',
+  },
+  KB_NOT_FOUND: {
+    kind: 'not-found',
+    message: (d) => `There is no knowledge base named "${s(d.name)}".`,
+    hint: 'List them with `shelf kb list`, or create it with `shelf kb create NAME`.',
+  },
+  KB_EXISTS: {
+    kind: 'conflict',
+    message: (d) => `A knowledge base named "${s(d.name)}" already exists.`,
+    hint: 'Pick another name, or use the existing one with --kb.',
+  },
+  KB_NAME_INVALID: {
+    kind: 'usage',
+    message: (d) => `"${s(d.name)}" is not a valid knowledge base name.`,
+    hint: 'Use 1 to 64 letters, digits, dots, dashes or underscores, starting with a letter or digit.',
+  },
+  KB_EMPTY: {
+    kind: 'not-found',
+    message: (d) => `The knowledge base "${s(d.name)}" holds no documents yet.`,
+    hint: 'Add some with `shelf add PATH-OR-URL`.',
+  },
+  SOURCE_NOT_FOUND: {
+    kind: 'not-found',
+    message: (d) => `There is no source ${s(d.id)}.`,
+    hint: 'List the sources with `shelf sources`.',
+  },
+  DOCUMENT_NOT_FOUND: {
+    kind: 'not-found',
+    message: (d) => `There is no document ${s(d.id)}.`,
+    hint: 'List the documents with `shelf docs`.',
+  },
+  PATH_NOT_FOUND: {
+    kind: 'not-found',
+    message: (d) => `Nothing exists at ${s(d.path)}.`,
+    hint: 'Check the path, or give an http(s) URL.',
+  },
+  PATH_UNREADABLE: {
+    kind: 'input',
+    message: (d) => `Cannot read ${s(d.path)}: ${s(d.reason)}.`,
+    hint: 'Check the file permissions.',
+  },
+  UNSUPPORTED_SOURCE: {
+    kind: 'input',
+    message: (d) =>
+      `Cannot tell what kind of document ${s(d.location)} is${d.detail ? ` (${s(d.detail)})` : ''}.`,
+    hint: 'shelf reads RSS, Atom, JSON Feed, OPML, PDF, HTML, Markdown and plain text.',
+  },
+  FEED_MALFORMED: {
+    kind: 'input',
+    message: (d) => `The feed at ${s(d.location)} is not well-formed: ${s(d.detail)}.`,
+    hint: 'Check the URL points at the feed itself; the publisher may be serving a broken file.',
+  },
+  FEED_IS_HTML: {
+    kind: 'input',
+    message: (d) => `${s(d.location)} is an HTML page, not a feed.`,
+    hint: 'Use the feed URL (look for a link rel="alternate" in the page), or add the page as a page with --as page.',
+  },
+  FEED_TOO_MANY_ITEMS: {
+    kind: 'too-large',
+    message: (d) => `The feed at ${s(d.location)} has ${s(d.count)} items; the limit is ${s(d.limit)}.`,
+    hint: 'Raise limits.maxFeedItems in shelf.config.json if this feed is genuine.',
+  },
+  XML_ENTITY_EXPANSION: {
+    kind: 'input',
+    message: (d) => `${s(d.location)} declares XML entities (${s(d.detail)}), which shelf refuses to expand.`,
+    hint: 'Feeds never need entity declarations; this file may be hostile (an entity-expansion bomb).',
+  },
+  OPML_MALFORMED: {
+    kind: 'input',
+    message: (d) => `The OPML file ${s(d.location)} is not valid: ${s(d.detail)}.`,
+    hint: 'An OPML blogroll needs <outline xmlUrl="..."> elements inside <body>.',
+  },
+  DOCUMENT_EMPTY: {
+    kind: 'input',
+    message: (d) => `${s(d.location)} has no readable text.`,
+    hint: 'Check that the file is not empty, scanned, or made only of images.',
+  },
+  FETCH_FAILED: {
+    kind: 'remote',
+    message: (d) => `Could not fetch ${s(d.url)}: ${s(d.reason)}.`,
+    hint: 'Check the URL and your network; run `shelf sync` again later.',
+  },
+  FETCH_STATUS: {
+    kind: 'remote',
+    message: (d) => `${s(d.url)} answered HTTP ${s(d.status)}.`,
+    hint: 'Check the URL; a 4xx usually means it moved or needs a login.',
+  },
+  FETCH_TIMEOUT: {
+    kind: 'remote',
+    message: (d) => `${s(d.url)} did not answer within ${s(d.ms)} ms.`,
+    hint: 'Try again later, or raise fetch.timeoutMs in shelf.config.json.',
+  },
+  FETCH_TOO_LARGE: {
+    kind: 'too-large',
+    message: (d) => `${s(d.url)} is larger than the ${s(d.limit)}-byte limit.`,
+    hint: 'Raise fetch.maxBytes in shelf.config.json if you trust this source.',
+  },
+  FETCH_TOO_MANY_REDIRECTS: {
+    kind: 'remote',
+    message: (d) => `${s(d.url)} redirected more than ${s(d.limit)} times (a redirect loop?).`,
+    hint: 'Use the final URL directly, or tell the site owner about the loop.',
+  },
+  FETCH_BLOCKED_ADDRESS: {
+    kind: 'forbidden',
+    message: (d) => `Refusing to fetch ${s(d.url)}: it resolves to ${s(d.address)}, a ${s(d.range)} address.`,
+    hint: 'Private, loopback and link-local targets are blocked; allow them with fetch.allowPrivateAddresses or fetch.allowHosts.',
+  },
+  FETCH_BAD_URL: {
+    kind: 'usage',
+    message: (d) => `"${s(d.url)}" is not an http(s) URL.`,
+    hint: 'Give a URL that starts with http:// or https://.',
+  },
+  FILE_TOO_LARGE: {
+    kind: 'too-large',
+    message: (d) => `${s(d.path)} is ${s(d.size)} bytes; the limit is ${s(d.limit)}.`,
+    hint: 'Raise limits.maxDocumentBytes in shelf.config.json.',
+  },
+  PDF_ENCRYPTED: {
+    kind: 'input',
+    message: (d) => `${s(d.location)} is encrypted and needs a password.`,
+    hint: 'Save an unencrypted copy (e.g. qpdf --decrypt in.pdf out.pdf) and add that.',
+  },
+  PDF_INVALID: {
+    kind: 'input',
+    message: (d) => `${s(d.location)} is not a readable PDF: ${s(d.detail)}.`,
+    hint: 'The file may be truncated or corrupt; download it again.',
+  },
+  PDF_TOO_MANY_PAGES: {
+    kind: 'too-large',
+    message: (d) => `${s(d.location)} has ${s(d.pages)} pages; the limit is ${s(d.limit)}.`,
+    hint: 'Raise limits.maxPdfPages in shelf.config.json.',
+  },
+  PDF_TIMEOUT: {
+    kind: 'too-large',
+    message: (d) => `Reading ${s(d.location)} took longer than ${s(d.ms)} ms.`,
+    hint: 'Raise limits.maxDocumentMs in shelf.config.json.',
+  },
+  STORE_CORRUPT: {
+    kind: 'internal',
+    message: (d) => `The database at ${s(d.path)} cannot be used: ${s(d.detail)}.`,
+    hint: 'Restore it from a backup, or move it aside and add your sources again.',
+  },
+  STORE_NEWER: {
+    kind: 'internal',
+    message: (d) => `The database at ${s(d.path)} was written by a newer shelf (schema ${s(d.version)}).`,
+    hint: 'Upgrade shelf.',
+  },
+  STORE_BUSY: {
+    kind: 'unavailable',
+    message: () => 'The database is locked by another shelf process.',
+    hint: 'Wait for the other process to finish, then try again.',
+  },
+  STORE_UNIQUE: {
+    kind: 'conflict',
+    message: (d) => `That already exists: ${s(d.detail)}.`,
+    hint: 'Use the existing one, or pick another name.',
+  },
+  INTERNAL: {
+    kind: 'internal',
+    message: (d) => `Unexpected failure: ${s(d.detail)}.`,
+    hint: 'This is a bug in shelf; please report it with the command you ran.',
+  },
+} as const satisfies Record<string, Entry>;
+
+export type ErrorCode = keyof typeof MESSAGES;
+
+/** Each code has a section in docs/errors.md (generated from this catalogue). */
+const DOCS_BASE = 'docs/errors.md#';
+
+/** A failure from the catalogue: `code`, a message that says how to fix it, and the cause. */
+export class ShelfError extends Error {
+  readonly code: ErrorCode;
+  readonly kind: ErrorKind;
+  readonly hint: string;
+  readonly details: Details;
+
+  constructor(code: ErrorCode, details: Details = {}, options: { cause?: unknown } = {}) {
+    const entry: Entry = MESSAGES[code];
+    super(entry.message(details), options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'ShelfError';
+    this.code = code;
+    this.kind = entry.kind;
+    this.hint = entry.hint;
+    this.details = details;
+  }
+
+  /** The documentation anchor for this code. */
+  get docs(): string {
+    return DOCS_BASE + this.code.toLowerCase().replaceAll('_', '-');
+  }
+
+  toJSON(): { code: ErrorCode; message: string; hint: string; docs: string } {
+    return { code: this.code, message: this.message, hint: this.hint, docs: this.docs };
+  }
+}
+
+export function isShelfError(e: unknown, code?: ErrorCode): e is ShelfError {
+  return e instanceof ShelfError && (code === undefined || e.code === code);
+}
+
+/** Wraps anything thrown into a ShelfError, keeping catalogue errors as they are. */
+export function toShelfError(e: unknown): ShelfError {
+  if (e instanceof ShelfError) return e;
+  const detail = e instanceof Error ? e.message : String(e);
+  return new ShelfError('INTERNAL', { detail }, { cause: e });
+}
+
+/** CLI exit codes per error kind (documented in README). */
+export const EXIT_CODES: Readonly<Record<ErrorKind, number>> = {
+  usage: 2,
+  'not-found': 3,
+  conflict: 4,
+  input: 5,
+  remote: 6,
+  forbidden: 7,
+  unauthorized: 7,
+  'too-large': 5,
+  'rate-limited': 6,
+  unavailable: 8,
+  internal: 1,
+};
