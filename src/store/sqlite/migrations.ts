@@ -1,0 +1,106 @@
+/**
+ * Versioned schema migrations for the SQLite store. `PRAGMA user_version` holds the
+ * applied version; each migration runs in its own transaction. Never edit a released
+ * migration: add a new one.
+ */
+
+export interface Migration {
+  readonly version: number;
+  readonly description: string;
+  readonly sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'knowledge bases, sources, documents, chunks, full-text index',
+    sql: `
+      CREATE TABLE knowledge_bases (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        primer TEXT,
+        created_at TEXT NOT NULL
+      );
+
+      CREATE TABLE sources (
+        id INTEGER PRIMARY KEY,
+        kb_id INTEGER NOT NULL REFERENCES knowledge_bases(id) ON DELETE CASCADE,
+        kind TEXT NOT NULL,
+        location TEXT NOT NULL,
+        title TEXT,
+        parent_id INTEGER REFERENCES sources(id) ON DELETE SET NULL,
+        options TEXT NOT NULL DEFAULT '{}',
+        etag TEXT,
+        last_modified TEXT,
+        last_synced_at TEXT,
+        last_error TEXT,
+        refresh_interval_s INTEGER,
+        created_at TEXT NOT NULL,
+        UNIQUE (kb_id, location)
+      );
+
+      CREATE TABLE documents (
+        id INTEGER PRIMARY KEY,
+        kb_id INTEGER NOT NULL REFERENCES knowledge_bases(id) ON DELETE CASCADE,
+        source_id INTEGER NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+        key TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        title TEXT NOT NULL,
+        url TEXT,
+        author TEXT,
+        published TEXT,
+        updated TEXT,
+        tags TEXT NOT NULL DEFAULT '[]',
+        hash TEXT NOT NULL,
+        page_count INTEGER,
+        page_labels TEXT,
+        problems TEXT,
+        chunk_count INTEGER NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        UNIQUE (source_id, key)
+      );
+      CREATE INDEX documents_kb ON documents (kb_id, published);
+      CREATE INDEX documents_author ON documents (kb_id, author COLLATE NOCASE);
+
+      CREATE TABLE document_tags (
+        document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+        tag TEXT NOT NULL COLLATE NOCASE,
+        PRIMARY KEY (document_id, tag)
+      ) WITHOUT ROWID;
+      CREATE INDEX document_tags_tag ON document_tags (tag);
+
+      CREATE TABLE chunks (
+        id INTEGER PRIMARY KEY,
+        document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+        kb_id INTEGER NOT NULL,
+        ordinal INTEGER NOT NULL,
+        heading_path TEXT NOT NULL,
+        anchor TEXT,
+        text TEXT NOT NULL,
+        page_start INTEGER,
+        page_end INTEGER,
+        tokens INTEGER NOT NULL,
+        has_code INTEGER NOT NULL,
+        UNIQUE (document_id, ordinal)
+      );
+      CREATE INDEX chunks_kb ON chunks (kb_id);
+
+      -- Contentless: the text lives in chunks; the index holds analysed terms only.
+      -- Terms are produced by text/analyze (lower-case letters, digits, dots in versions).
+      CREATE VIRTUAL TABLE chunk_fts USING fts5 (
+        title, heading, body, tags,
+        content = '', contentless_delete = 1,
+        tokenize = "unicode61 remove_diacritics 0 tokenchars '.'"
+      );
+      CREATE VIRTUAL TABLE chunk_terms USING fts5vocab (chunk_fts, 'row');
+
+      -- Deleting a chunk (directly or by cascade) removes its index row in the same transaction.
+      CREATE TRIGGER chunks_delete_index AFTER DELETE ON chunks BEGIN
+        DELETE FROM chunk_fts WHERE rowid = old.id;
+      END;
+    `,
+  },
+];
+
+export const LATEST_VERSION = MIGRATIONS.reduce((v, m) => Math.max(v, m.version), 0);

@@ -1,0 +1,588 @@
+/**
+ * The embedded SQLite store (better-sqlite3, WAL). A thin adapter: it translates Store
+ * calls into SQL and driver errors into the catalogue, nothing more. better-sqlite3 is
+ * synchronous; the methods are async so both backends share one async Store contract.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type { DocumentKind, PageProblem } from '../../core/document.js';
+import { ShelfError } from '../../core/errors.js';
+import type { Clock } from '../../core/seams.js';
+import { SYSTEM_CLOCK } from '../../core/seams.js';
+import type { SourceKind } from '../../sources/source.js';
+import {
+  DEFAULT_FIELD_WEIGHTS,
+  type ChunkInput,
+  type ChunkRecord,
+  type ChunkWithDocument,
+  type DocumentFilter,
+  type DocumentInput,
+  type DocumentRecord,
+  type FieldWeights,
+  type IntegrityReport,
+  type KnowledgeBase,
+  type KnowledgeBaseSummary,
+  type LexicalHit,
+  type LexicalQuery,
+  type NewSource,
+  type Page,
+  type PageRequest,
+  type SourceOptions,
+  type SourcePatch,
+  type SourceRecord,
+  type Store,
+  type TermStats,
+  type UpsertOutcome,
+} from '../store.js';
+import { LATEST_VERSION, MIGRATIONS } from './migrations.js';
+
+type Db = Database.Database;
+type Row = Record<string, unknown>;
+
+export interface SqliteStoreOptions {
+  /** Database file, or ':memory:'. */
+  readonly path: string;
+  readonly clock?: Clock;
+  readonly fieldWeights?: FieldWeights;
+}
+
+/** Maps a driver error to the catalogue (SQLITE_BUSY → STORE_BUSY, …). */
+function translate(e: unknown, path: string): unknown {
+  if (e instanceof ShelfError) return e;
+  const code = (e as { code?: unknown }).code;
+  if (typeof code !== 'string') return e;
+  if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED')
+    return new ShelfError('STORE_BUSY', {}, { cause: e });
+  if (code.startsWith('SQLITE_CONSTRAINT_UNIQUE') || code === 'SQLITE_CONSTRAINT_PRIMARYKEY')
+    return new ShelfError('STORE_UNIQUE', { detail: (e as Error).message }, { cause: e });
+  if (code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB')
+    return new ShelfError('STORE_CORRUPT', { path, detail: (e as Error).message }, { cause: e });
+  return e;
+}
+
+function migrate(db: Db, path: string): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > LATEST_VERSION) throw new ShelfError('STORE_NEWER', { path, version: current });
+  for (const m of MIGRATIONS) {
+    if (m.version <= current) continue;
+    db.transaction(() => {
+      db.exec(m.sql);
+      db.pragma(`user_version = ${m.version}`);
+    }).immediate();
+  }
+}
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : undefined);
+const json = <T>(v: unknown, fallback: T): T => (typeof v === 'string' ? (JSON.parse(v) as T) : fallback);
+
+/** Copies the defined entries only (exactOptionalPropertyTypes: absent, never undefined). */
+function defined<T extends object>(o: T): { [K in keyof T]: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as {
+    [K in keyof T]: Exclude<T[K], undefined>;
+  };
+}
+
+function toKb(r: Row): KnowledgeBase {
+  return {
+    id: r.id as number,
+    name: r.name as string,
+    createdAt: r.created_at as string,
+    ...defined({ primer: str(r.primer) }),
+  };
+}
+
+function toSource(r: Row): SourceRecord {
+  return {
+    id: r.id as number,
+    kbId: r.kb_id as number,
+    kind: r.kind as SourceKind,
+    location: r.location as string,
+    options: json<SourceOptions>(r.options, {}),
+    createdAt: r.created_at as string,
+    ...defined({
+      title: str(r.title),
+      parentId: num(r.parent_id),
+      etag: str(r.etag),
+      lastModified: str(r.last_modified),
+      lastSyncedAt: str(r.last_synced_at),
+      lastError: str(r.last_error),
+      refreshIntervalS: num(r.refresh_interval_s),
+    }),
+  };
+}
+
+function toDocument(r: Row, prefix = ''): DocumentRecord {
+  const g = (k: string): unknown => r[prefix + k];
+  return {
+    id: g('id') as number,
+    kbId: g('kb_id') as number,
+    sourceId: g('source_id') as number,
+    key: g('key') as string,
+    kind: g('kind') as DocumentKind,
+    title: g('title') as string,
+    tags: json<string[]>(g('tags'), []),
+    hash: g('hash') as string,
+    chunkCount: g('chunk_count') as number,
+    createdAt: g('created_at') as string,
+    updatedAt: g('updated_at') as string,
+    ...defined({
+      url: str(g('url')),
+      author: str(g('author')),
+      published: str(g('published')),
+      updated: str(g('updated')),
+      pageCount: num(g('page_count')),
+      pageLabels: g('page_labels') == null ? undefined : json<string[]>(g('page_labels'), []),
+      problems: g('problems') == null ? undefined : json<PageProblem[]>(g('problems'), []),
+    }),
+  };
+}
+
+function toChunk(r: Row, prefix = ''): ChunkRecord {
+  const g = (k: string): unknown => r[prefix + k];
+  return {
+    id: g('id') as number,
+    documentId: g('document_id') as number,
+    kbId: g('kb_id') as number,
+    ordinal: g('ordinal') as number,
+    headingPath: json<string[]>(g('heading_path'), []),
+    text: g('text') as string,
+    tokens: g('tokens') as number,
+    hasCode: g('has_code') === 1,
+    ...defined({ anchor: str(g('anchor')), pageStart: num(g('page_start')), pageEnd: num(g('page_end')) }),
+  };
+}
+
+/** FTS5 MATCH expression: every term quoted (terms never contain quotes), OR-ed. */
+function matchExpression(terms: readonly string[]): string {
+  return terms.map((t) => `"${t.replaceAll('"', '""')}"`).join(' OR ');
+}
+
+/** WHERE fragments for document filters over alias `d`, with their parameters. */
+function filterSql(filter: DocumentFilter | undefined): { sql: string; params: unknown[] } {
+  const parts: string[] = [];
+  const params: unknown[] = [];
+  if (!filter) return { sql: '', params };
+  if (filter.author !== undefined) {
+    parts.push(`d.author LIKE ? ESCAPE '\\'`);
+    params.push(`%${escapeLike(filter.author)}%`);
+  }
+  if (filter.title !== undefined) {
+    parts.push(`d.title LIKE ? ESCAPE '\\'`);
+    params.push(`%${escapeLike(filter.title)}%`);
+  }
+  if (filter.tag !== undefined) {
+    parts.push('d.id IN (SELECT document_id FROM document_tags WHERE tag = ?)');
+    params.push(filter.tag);
+  }
+  if (filter.since !== undefined) {
+    parts.push('COALESCE(d.published, d.created_at) >= ?');
+    params.push(filter.since);
+  }
+  if (filter.until !== undefined) {
+    parts.push('COALESCE(d.published, d.created_at) < ?');
+    params.push(filter.until);
+  }
+  if (filter.sourceId !== undefined) {
+    parts.push('d.source_id = ?');
+    params.push(filter.sourceId);
+  }
+  if (filter.kind !== undefined) {
+    parts.push('d.kind = ?');
+    params.push(filter.kind);
+  }
+  if (filter.problems === true) parts.push(`d.problems IS NOT NULL AND d.problems <> '[]'`);
+  return { sql: parts.map((p) => ` AND ${p}`).join(''), params };
+}
+
+function escapeLike(s: string): string {
+  return s.replace(/[\\%_]/g, (c) => '\\' + c);
+}
+
+function kbClause(kbIds: readonly number[], column: string): { sql: string; params: number[] } {
+  if (kbIds.length === 0) return { sql: '', params: [] };
+  return { sql: ` AND ${column} IN (${kbIds.map(() => '?').join(',')})`, params: [...kbIds] };
+}
+
+/** Opens (creating and migrating if needed) the SQLite store at `options.path`. */
+export function openSqliteStore(options: SqliteStoreOptions): Store {
+  const { path } = options;
+  const clock = options.clock ?? SYSTEM_CLOCK;
+  const w = options.fieldWeights ?? DEFAULT_FIELD_WEIGHTS;
+  const rankFunction = `bm25(${[w.title, w.heading, w.body, w.tags].map((x) => x.toFixed(3)).join(', ')})`;
+  let db: Db;
+  try {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    db = new Database(path);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = ON');
+    db.pragma('busy_timeout = 5000');
+    migrate(db, path);
+  } catch (e) {
+    throw translate(e, path);
+  }
+  const now = (): string => clock.now().toISOString();
+
+  // Every call runs through `run` so driver errors come out translated.
+  const run = <T>(fn: () => T): Promise<T> => {
+    try {
+      return Promise.resolve(fn());
+    } catch (e) {
+      return Promise.reject(translate(e instanceof Error ? e : new Error(String(e)), path));
+    }
+  };
+
+  const statements = new Map<string, Database.Statement>();
+  const stmt = (sql: string): Database.Statement => {
+    let s = statements.get(sql);
+    if (!s) {
+      s = db.prepare(sql);
+      statements.set(sql, s);
+    }
+    return s;
+  };
+
+  const insertChunk = (): Database.Statement =>
+    stmt(`INSERT INTO chunks (document_id, kb_id, ordinal, heading_path, anchor, text, page_start, page_end, tokens, has_code)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+  const insertIndex = (): Database.Statement =>
+    stmt('INSERT INTO chunk_fts (rowid, title, heading, body, tags) VALUES (?, ?, ?, ?, ?)');
+
+  const writeDocument = db.transaction(
+    (
+      kbId: number,
+      sourceId: number,
+      d: DocumentInput,
+      chunks: readonly ChunkInput[],
+    ): { id: number; outcome: UpsertOutcome } => {
+      const existing = stmt('SELECT id, hash FROM documents WHERE source_id = ? AND key = ?').get(
+        sourceId,
+        d.key,
+      ) as { id: number; hash: string } | undefined;
+      if (existing?.hash === d.hash) return { id: existing.id, outcome: 'unchanged' };
+      const stamp = now();
+      const values = [
+        d.kind,
+        d.title,
+        d.url ?? null,
+        d.author ?? null,
+        d.published ?? null,
+        d.updated ?? null,
+        JSON.stringify(d.tags),
+        d.hash,
+        d.pageCount ?? null,
+        d.pageLabels ? JSON.stringify(d.pageLabels) : null,
+        d.problems && d.problems.length > 0 ? JSON.stringify(d.problems) : null,
+        chunks.length,
+      ];
+      let id: number;
+      if (existing) {
+        id = existing.id;
+        stmt('DELETE FROM chunks WHERE document_id = ?').run(id);
+        stmt('DELETE FROM document_tags WHERE document_id = ?').run(id);
+        stmt(
+          `UPDATE documents SET kind = ?, title = ?, url = ?, author = ?, published = ?, updated = ?, tags = ?, hash = ?,
+             page_count = ?, page_labels = ?, problems = ?, chunk_count = ?, updated_at = ? WHERE id = ?`,
+        ).run(...values, stamp, id);
+      } else {
+        const info = stmt(
+          `INSERT INTO documents (kind, title, url, author, published, updated, tags, hash, page_count, page_labels, problems,
+             chunk_count, kb_id, source_id, key, created_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        ).run(...values, kbId, sourceId, d.key, stamp, stamp);
+        id = Number(info.lastInsertRowid);
+      }
+      const tagStmt = stmt('INSERT OR IGNORE INTO document_tags (document_id, tag) VALUES (?, ?)');
+      for (const tag of d.tags) tagStmt.run(id, tag);
+      const ci = insertChunk();
+      const ii = insertIndex();
+      for (const c of chunks) {
+        const info = ci.run(
+          id,
+          kbId,
+          c.ordinal,
+          JSON.stringify(c.headingPath),
+          c.anchor ?? null,
+          c.text,
+          c.pageStart ?? null,
+          c.pageEnd ?? null,
+          c.tokens,
+          c.hasCode ? 1 : 0,
+        );
+        ii.run(info.lastInsertRowid, c.index.title, c.index.heading, c.index.body, c.index.tags);
+      }
+      return { id, outcome: existing ? 'updated' : 'added' };
+    },
+  );
+
+  const store: Store = {
+    location: path,
+
+    close: () => run(() => void db.close()),
+
+    createKnowledgeBase: (name) =>
+      run(() => {
+        const info = stmt('INSERT INTO knowledge_bases (name, created_at) VALUES (?, ?)').run(name, now());
+        return toKb(stmt('SELECT * FROM knowledge_bases WHERE id = ?').get(info.lastInsertRowid) as Row);
+      }).catch((e: unknown) => {
+        throw e instanceof ShelfError && e.code === 'STORE_UNIQUE'
+          ? new ShelfError('KB_EXISTS', { name }, { cause: e })
+          : e;
+      }),
+
+    getKnowledgeBase: (name) =>
+      run(() => {
+        const r = stmt('SELECT * FROM knowledge_bases WHERE name = ?').get(name) as Row | undefined;
+        return r ? toKb(r) : undefined;
+      }),
+
+    listKnowledgeBases: () =>
+      run(() =>
+        (
+          stmt(
+            `SELECT k.*,
+               (SELECT count(*) FROM sources s WHERE s.kb_id = k.id) AS source_count,
+               (SELECT count(*) FROM documents d WHERE d.kb_id = k.id) AS document_count,
+               (SELECT count(*) FROM chunks c WHERE c.kb_id = k.id) AS chunk_count
+             FROM knowledge_bases k ORDER BY k.name`,
+          ).all() as Row[]
+        ).map((r): KnowledgeBaseSummary => ({
+          ...toKb(r),
+          sourceCount: r.source_count as number,
+          documentCount: r.document_count as number,
+          chunkCount: r.chunk_count as number,
+        })),
+      ),
+
+    deleteKnowledgeBase: (id) => run(() => void stmt('DELETE FROM knowledge_bases WHERE id = ?').run(id)),
+
+    setPrimer: (id, primer) =>
+      run(() => void stmt('UPDATE knowledge_bases SET primer = ? WHERE id = ?').run(primer, id)),
+
+    addSource: (s: NewSource) =>
+      run(() => {
+        const info = stmt(
+          `INSERT INTO sources (kb_id, kind, location, title, parent_id, options, refresh_interval_s, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+        ).run(
+          s.kbId,
+          s.kind,
+          s.location,
+          s.title ?? null,
+          s.parentId ?? null,
+          JSON.stringify(s.options ?? {}),
+          s.refreshIntervalS ?? null,
+          now(),
+        );
+        return toSource(stmt('SELECT * FROM sources WHERE id = ?').get(info.lastInsertRowid) as Row);
+      }),
+
+    getSource: (id) =>
+      run(() => {
+        const r = stmt('SELECT * FROM sources WHERE id = ?').get(id) as Row | undefined;
+        return r ? toSource(r) : undefined;
+      }),
+
+    findSource: (kbId, location) =>
+      run(() => {
+        const r = stmt('SELECT * FROM sources WHERE kb_id = ? AND location = ?').get(kbId, location) as
+          Row | undefined;
+        return r ? toSource(r) : undefined;
+      }),
+
+    listSources: (kbId) =>
+      run(() =>
+        (kbId === undefined
+          ? (stmt('SELECT * FROM sources ORDER BY id').all() as Row[])
+          : (stmt('SELECT * FROM sources WHERE kb_id = ? ORDER BY id').all(kbId) as Row[])
+        ).map(toSource),
+      ),
+
+    updateSource: (id, patch: SourcePatch) =>
+      run(() => {
+        const columns: Record<keyof SourcePatch, string> = {
+          title: 'title',
+          etag: 'etag',
+          lastModified: 'last_modified',
+          lastSyncedAt: 'last_synced_at',
+          lastError: 'last_error',
+        };
+        const sets: string[] = [];
+        const params: unknown[] = [];
+        for (const [k, column] of Object.entries(columns)) {
+          const v = patch[k as keyof SourcePatch];
+          if (v === undefined) continue;
+          sets.push(`${column} = ?`);
+          params.push(v);
+        }
+        if (sets.length === 0) return;
+        db.prepare(`UPDATE sources SET ${sets.join(', ')} WHERE id = ?`).run(...params, id);
+      }),
+
+    deleteSource: (id) => run(() => void stmt('DELETE FROM sources WHERE id = ?').run(id)),
+
+    upsertDocument: ({ kbId, sourceId, document, chunks }) =>
+      run(() => writeDocument.immediate(kbId, sourceId, document, chunks)),
+
+    documentHashes: (sourceId) =>
+      run(
+        () =>
+          new Map(
+            (
+              stmt('SELECT key, hash FROM documents WHERE source_id = ?').all(sourceId) as {
+                key: string;
+                hash: string;
+              }[]
+            ).map((r) => [r.key, r.hash]),
+          ),
+      ),
+
+    getDocument: (id) =>
+      run(() => {
+        const r = stmt('SELECT * FROM documents WHERE id = ?').get(id) as Row | undefined;
+        return r ? toDocument(r) : undefined;
+      }),
+
+    listDocuments: (kbIds, filter, page: PageRequest) =>
+      run((): Page<DocumentRecord> => {
+        const kb = kbClause(kbIds, 'd.kb_id');
+        const f = filterSql(filter);
+        const where = `WHERE 1 = 1${kb.sql}${f.sql}`;
+        const params = [...kb.params, ...f.params];
+        const total = (
+          db.prepare(`SELECT count(*) AS n FROM documents d ${where}`).get(...params) as { n: number }
+        ).n;
+        const rows = db
+          .prepare(
+            `SELECT d.* FROM documents d ${where}
+             ORDER BY COALESCE(d.published, d.created_at) DESC, d.id DESC LIMIT ? OFFSET ?`,
+          )
+          .all(...params, page.limit, page.offset) as Row[];
+        return { items: rows.map((r) => toDocument(r)), total };
+      }),
+
+    getChunks: (documentId) =>
+      run(() =>
+        (stmt('SELECT * FROM chunks WHERE document_id = ? ORDER BY ordinal').all(documentId) as Row[]).map(
+          (r) => toChunk(r),
+        ),
+      ),
+
+    getChunksWithDocuments: (chunkIds) =>
+      run(() => {
+        if (chunkIds.length === 0) return [];
+        const rows = db
+          .prepare(
+            `SELECT c.*, d.id AS d_id, d.kb_id AS d_kb_id, d.source_id AS d_source_id, d.key AS d_key, d.kind AS d_kind,
+               d.title AS d_title, d.url AS d_url, d.author AS d_author, d.published AS d_published, d.updated AS d_updated,
+               d.tags AS d_tags, d.hash AS d_hash, d.page_count AS d_page_count, d.page_labels AS d_page_labels,
+               d.problems AS d_problems, d.chunk_count AS d_chunk_count, d.created_at AS d_created_at, d.updated_at AS d_updated_at
+             FROM chunks c JOIN documents d ON d.id = c.document_id
+             WHERE c.id IN (SELECT value FROM json_each(?))`,
+          )
+          .all(JSON.stringify(chunkIds)) as Row[];
+        const byId = new Map(rows.map((r) => [r.id as number, r]));
+        const out: ChunkWithDocument[] = [];
+        for (const id of chunkIds) {
+          const r = byId.get(id);
+          if (r) out.push({ chunk: toChunk(r), document: toDocument(r, 'd_') });
+        }
+        return out;
+      }),
+
+    deleteDocument: (id) => run(() => void stmt('DELETE FROM documents WHERE id = ?').run(id)),
+
+    deleteDocumentsExcept: (sourceId, keep) =>
+      run(
+        () =>
+          stmt(
+            'DELETE FROM documents WHERE source_id = ? AND key NOT IN (SELECT value FROM json_each(?))',
+          ).run(sourceId, JSON.stringify(keep)).changes,
+      ),
+
+    searchLexical: (q: LexicalQuery) =>
+      run((): LexicalHit[] => {
+        if (q.terms.length === 0) return [];
+        const kb = kbClause(q.kbIds, 'c.kb_id');
+        const f = filterSql(q.filter);
+        const needsDocuments = f.sql !== '';
+        const sql = `SELECT f.rowid AS id, f.rank AS rank FROM chunk_fts f
+           ${kb.sql || needsDocuments ? 'JOIN chunks c ON c.id = f.rowid' : ''}
+           ${needsDocuments ? 'JOIN documents d ON d.id = c.document_id' : ''}
+           WHERE chunk_fts MATCH ? AND f.rank MATCH ?${kb.sql}${f.sql}
+           ORDER BY f.rank LIMIT ?`;
+        const rows = stmt(sql).all(
+          matchExpression(q.terms),
+          rankFunction,
+          ...kb.params,
+          ...f.params,
+          q.limit,
+        ) as {
+          id: number;
+          rank: number;
+        }[];
+        return rows.map((r) => ({ chunkId: r.id, score: -r.rank }));
+      }),
+
+    termStats: (terms, kbIds) =>
+      run((): TermStats => {
+        const kb = kbClause(kbIds, 'kb_id');
+        const chunkCount = (
+          db.prepare(`SELECT count(*) AS n FROM chunks WHERE 1 = 1${kb.sql}`).get(...kb.params) as {
+            n: number;
+          }
+        ).n;
+        const df = new Map<string, number>();
+        const lookup = stmt('SELECT doc FROM chunk_terms WHERE term = ?');
+        for (const t of new Set(terms)) {
+          const r = lookup.get(t) as { doc: number } | undefined;
+          df.set(t, r?.doc ?? 0);
+        }
+        return { chunkCount, df };
+      }),
+
+    listAuthors: (kbIds) =>
+      run(() => {
+        const kb = kbClause(kbIds, 'kb_id');
+        return db
+          .prepare(
+            `SELECT author AS name, count(*) AS documents FROM documents WHERE author IS NOT NULL${kb.sql}
+             GROUP BY author COLLATE NOCASE ORDER BY documents DESC, name`,
+          )
+          .all(...kb.params) as { name: string; documents: number }[];
+      }),
+
+    listTags: (kbIds) =>
+      run(() => {
+        const kb = kbClause(kbIds, 'd.kb_id');
+        return db
+          .prepare(
+            `SELECT t.tag AS name, count(*) AS documents FROM document_tags t JOIN documents d ON d.id = t.document_id
+             WHERE 1 = 1${kb.sql} GROUP BY t.tag COLLATE NOCASE ORDER BY documents DESC, name`,
+          )
+          .all(...kb.params) as { name: string; documents: number }[];
+      }),
+
+    integrityCheck: () =>
+      run((): IntegrityReport => {
+        const count = (sql: string): number => (db.prepare(sql).get() as { n: number }).n;
+        return {
+          documentsWithoutChunks: count(
+            'SELECT count(*) AS n FROM documents d WHERE d.chunk_count > 0 AND NOT EXISTS (SELECT 1 FROM chunks c WHERE c.document_id = d.id)',
+          ),
+          chunksWithoutIndexRow: count(
+            'SELECT count(*) AS n FROM chunks c WHERE NOT EXISTS (SELECT 1 FROM chunk_fts f WHERE f.rowid = c.id)',
+          ),
+          indexRowsWithoutChunk: count(
+            'SELECT count(*) AS n FROM chunk_fts f WHERE NOT EXISTS (SELECT 1 FROM chunks c WHERE c.id = f.rowid)',
+          ),
+          chunkCountMismatches: count(
+            'SELECT count(*) AS n FROM documents d WHERE d.chunk_count <> (SELECT count(*) FROM chunks c WHERE c.document_id = d.id)',
+          ),
+        };
+      }),
+  };
+  return store;
+}

@@ -1,0 +1,146 @@
+/**
+ * Code-aware text analysis, the same at index time and query time.
+ *
+ * A raw token is a run of letters, digits and underscores, joined by the connectors
+ * `::`, `.`, `-`, `'` when letters or digits stand on both sides (`TcpListener::bind`,
+ * `Content-Type`, `v1.2.3`, `snake_case`). Each raw token yields:
+ * - its parts, split at connectors, underscores and camelCase humps, lower-cased,
+ *   diacritics folded and English words stemmed (Porter2): `tcp`, `listen`, `bind`;
+ * - for a compound, each connector-separated segment joined whole (`tcplistener`) and
+ *   the whole token joined (`tcplistenerbind`), unstemmed, so an exact identifier
+ *   outranks a document that merely mentions its parts;
+ * - a version (`1.2.3`, `v2.0`) whole, with its dots.
+ * Terms contain only lower-case letters, digits and (versions only) dots, which is what the
+ * FTS5 tokenizer (`unicode61 tokenchars '.'`) keeps as one token.
+ */
+import stem from 'wink-porter2-stemmer';
+import { STOP_WORDS } from './stopwords.js';
+
+/** A term with the character span of the raw token it came from. */
+export interface Term {
+  readonly term: string;
+  /** Position of the raw token (0-based count of raw tokens), for proximity. */
+  readonly position: number;
+  readonly start: number;
+  readonly end: number;
+  /** True for the unstemmed joined form of a compound (`tcplistener`). */
+  readonly compound: boolean;
+  /** True when the word, before stemming, is an English stop word. */
+  readonly stop: boolean;
+}
+
+const RAW_TOKEN = /[\p{L}\p{N}_]+(?:(?:::|[.\-'’])[\p{L}\p{N}_]+)*/gu;
+const VERSION = /^v?\d+(?:\.\d+)+[a-z]?$/;
+const CAMEL_HUMP = /\p{Lu}+(?=\p{Lu}\p{Ll})|\p{Lu}?\p{Ll}+|\p{Lu}+|\p{N}+/gu;
+const MARKS = /\p{M}+/gu;
+const MAX_TERM_LENGTH = 64;
+
+/** Lower-cases and folds diacritics (é → e, ü → u), keeping other letters as they are. */
+export function fold(text: string): string {
+  return text.normalize('NFKD').replace(MARKS, '').toLowerCase();
+}
+
+/** Porter2 for alphabetic words of three letters or more; other terms unchanged. */
+export function stemWord(word: string): string {
+  if (word.length < 3 || !/^[a-z]+$/.test(word)) return word;
+  return stem(word);
+}
+
+function splitHumps(segment: string): string[] {
+  const parts: string[] = [];
+  for (const piece of segment.split('_')) {
+    if (piece === '') continue;
+    const humps = piece.match(CAMEL_HUMP);
+    if (humps) parts.push(...humps);
+    else parts.push(piece);
+  }
+  return parts;
+}
+
+function clean(term: string): string {
+  return term.length > MAX_TERM_LENGTH ? term.slice(0, MAX_TERM_LENGTH) : term;
+}
+
+/**
+ * Visits each raw token of `text` with its analysed terms. Order of terms within a token:
+ * parts first, then segment and whole compounds.
+ */
+export function analyze(text: string): Term[] {
+  const out: Term[] = [];
+  let position = 0;
+  for (const match of text.matchAll(RAW_TOKEN)) {
+    const raw = match[0];
+    const start = match.index;
+    const end = start + raw.length;
+    const push = (term: string, compound: boolean, stop = false): void => {
+      if (term !== '') out.push({ term: clean(term), position, start, end, compound, stop });
+    };
+    const folded = fold(raw);
+    if (VERSION.test(folded)) {
+      push(folded.startsWith('v') ? folded.slice(1) : folded, false);
+      position++;
+      continue;
+    }
+    const segments = raw.split(/::|[.\-'’]/).filter((s) => s !== '');
+    const wholes: string[] = [];
+    let partCount = 0;
+    for (const segment of segments) {
+      const parts = splitHumps(segment);
+      for (const part of parts) {
+        const word = fold(part);
+        push(stemWord(word), false, STOP_WORDS.has(word));
+        partCount++;
+      }
+      wholes.push(fold(parts.join('')));
+    }
+    if (partCount > 1) {
+      // Segment wholes for segments that had humps or underscores (`TcpListener` in
+      // `TcpListener::bind`), then the token whole.
+      const seen = new Set<string>();
+      for (let i = 0; i < segments.length; i++) {
+        const segment = segments[i] ?? '';
+        const whole = wholes[i] ?? '';
+        if (splitHumps(segment).length > 1 && !seen.has(whole)) {
+          seen.add(whole);
+          push(whole, true);
+        }
+      }
+      const all = wholes.join('');
+      if (!seen.has(all)) push(all, true);
+    }
+    position++;
+  }
+  return out;
+}
+
+/** The analysed terms of `text`, space-separated, as stored in the full-text index. */
+export function indexText(text: string): string {
+  let s = '';
+  for (const t of analyze(text)) s += s === '' ? t.term : ' ' + t.term;
+  return s;
+}
+
+/** A query term with its weight. */
+export interface QueryTerm {
+  readonly term: string;
+  /** How many times it occurs in the query (after stop-word removal). */
+  readonly count: number;
+  readonly compound: boolean;
+}
+
+/**
+ * Analyses a query the way documents are analysed, then drops stop words (unless that
+ * would leave nothing) and merges repeats.
+ */
+export function analyzeQuery(text: string): QueryTerm[] {
+  const terms = analyze(text);
+  const content = terms.filter((t) => !t.stop);
+  const kept = content.length > 0 ? content : terms;
+  const byTerm = new Map<string, { count: number; compound: boolean }>();
+  for (const t of kept) {
+    const prev = byTerm.get(t.term);
+    if (prev) prev.count++;
+    else byTerm.set(t.term, { count: 1, compound: t.compound });
+  }
+  return [...byTerm].map(([term, v]) => ({ term, count: v.count, compound: v.compound }));
+}
