@@ -1,8 +1,9 @@
 /**
- * The contract every source kind implements: `(input, ctx) => AsyncIterable<ParsedDocument>`.
- * A source reads bytes (from a path or through the Fetcher), parses them, and yields
- * documents one at a time so a 10,000-item feed or a 1,000-page book never has to be
- * held in memory as a whole.
+ * What every source parser works with: raw bytes of one input (read from a path or
+ * through the Fetcher) and a context of seams and limits. Each parser is a function
+ * `(input, ctx) => Promise<ParsedDocument | ParsedFeed>`; `ingest/ingest.ts` dispatches
+ * on the source kind. Parsing completes before anything is stored, so a broken input
+ * never leaves half a document behind.
  */
 import type { Config } from '../core/config.js';
 import type { ParsedDocument } from '../core/document.js';
@@ -30,5 +31,3 @@ export interface RawInput {
   readonly charset?: string;
 }
 
-/** A parser of one kind of input. */
-export type Parser = (input: RawInput, ctx: SourceContext) => AsyncIterable<ParsedDocument>;

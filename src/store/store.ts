@@ -162,6 +162,7 @@ export interface LexicalQuery {
 
 export interface LexicalHit {
   readonly chunkId: number;
+  readonly documentId: number;
   /** Higher is better (negated FTS5 bm25). */
   readonly score: number;
 }

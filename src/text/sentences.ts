@@ -20,7 +20,7 @@ export interface Sentence {
   readonly end: number;
 }
 
-const BOUNDARY = /([.!?…]+)(["'”’)\]]*)(\s+)(?=["'“‘(\[]?[\p{Lu}\p{N}])|\n\s*(?=[-*•]\s|\d+[.)]\s)/gu;
+const BOUNDARY = /([.!?…]+)(["'”’)\]]*)(\s+)(?=["'“‘([]?[\p{Lu}\p{N}])|\n\s*(?=[-*•]\s|\d+[.)]\s)/gu;
 
 function endsWithAbbreviation(before: string): boolean {
   const m = /([\p{L}.]+)$/u.exec(before);

@@ -48,16 +48,16 @@ export interface SqliteStoreOptions {
 }
 
 /** Maps a driver error to the catalogue (SQLITE_BUSY → STORE_BUSY, …). */
-function translate(e: unknown, path: string): unknown {
+function translate(e: Error, path: string): Error {
   if (e instanceof ShelfError) return e;
   const code = (e as { code?: unknown }).code;
   if (typeof code !== 'string') return e;
   if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED')
     return new ShelfError('STORE_BUSY', {}, { cause: e });
   if (code.startsWith('SQLITE_CONSTRAINT_UNIQUE') || code === 'SQLITE_CONSTRAINT_PRIMARYKEY')
-    return new ShelfError('STORE_UNIQUE', { detail: (e as Error).message }, { cause: e });
+    return new ShelfError('STORE_UNIQUE', { detail: (e).message }, { cause: e });
   if (code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB')
-    return new ShelfError('STORE_CORRUPT', { path, detail: (e as Error).message }, { cause: e });
+    return new ShelfError('STORE_CORRUPT', { path, detail: (e).message }, { cause: e });
   return e;
 }
 
@@ -221,7 +221,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     db.pragma('busy_timeout = 5000');
     migrate(db, path);
   } catch (e) {
-    throw translate(e, path);
+    throw translate(e instanceof Error ? e : new Error(String(e)), path);
   }
   const now = (): string => clock.now().toISOString();
 
@@ -508,8 +508,8 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
         const kb = kbClause(q.kbIds, 'c.kb_id');
         const f = filterSql(q.filter);
         const needsDocuments = f.sql !== '';
-        const sql = `SELECT f.rowid AS id, f.rank AS rank FROM chunk_fts f
-           ${kb.sql || needsDocuments ? 'JOIN chunks c ON c.id = f.rowid' : ''}
+        const sql = `SELECT f.rowid AS id, c.document_id AS documentId, f.rank AS rank FROM chunk_fts f
+           JOIN chunks c ON c.id = f.rowid
            ${needsDocuments ? 'JOIN documents d ON d.id = c.document_id' : ''}
            WHERE chunk_fts MATCH ? AND f.rank MATCH ?${kb.sql}${f.sql}
            ORDER BY f.rank LIMIT ?`;
@@ -519,11 +519,8 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
           ...kb.params,
           ...f.params,
           q.limit,
-        ) as {
-          id: number;
-          rank: number;
-        }[];
-        return rows.map((r) => ({ chunkId: r.id, score: -r.rank }));
+        ) as { id: number; documentId: number; rank: number }[];
+        return rows.map((r) => ({ chunkId: r.id, documentId: r.documentId, score: -r.rank }));
       }),
 
     termStats: (terms, kbIds) =>

@@ -1,0 +1,119 @@
+/**
+ * Ranked search: analyse the query like the index, take BM25 candidates over the
+ * weighted fields, keep the best chunk per document (unless asked for every chunk), and
+ * dress each hit with a highlighted snippet and a citation.
+ */
+import { ShelfError } from '../core/errors.js';
+import type { ChunkRecord, DocumentFilter, DocumentRecord, Store } from '../store/store.js';
+import { analyzeQuery, type QueryTerm } from '../text/analyze.js';
+import { chunkUrl, citationText, makeSnippet, type Snippet } from './snippet.js';
+
+/** Longest query accepted, in characters. */
+export const MAX_QUERY_LENGTH = 4000;
+/** Queries with more distinct terms than this drop their most common ones. */
+export const MAX_QUERY_TERMS = 32;
+
+export interface SearchRequest {
+  readonly query: string;
+  readonly kbIds: readonly number[];
+  readonly filter?: DocumentFilter;
+  /** Results to return (default 10). */
+  readonly limit?: number;
+  /** Return every matching chunk instead of the best one per document. */
+  readonly allChunks?: boolean;
+}
+
+export interface SearchHit {
+  readonly rank: number;
+  readonly score: number;
+  readonly chunk: ChunkRecord;
+  readonly document: DocumentRecord;
+  readonly snippet: Snippet;
+  readonly citation: string;
+  readonly url?: string;
+}
+
+export interface SearchResult {
+  readonly query: string;
+  readonly terms: readonly string[];
+  readonly hits: readonly SearchHit[];
+  readonly candidates: number;
+  readonly elapsedMs: number;
+}
+
+/** Rejects empty, oversized and control-character-only queries with a clear error. */
+export function validateQuery(raw: string): string {
+  // Control characters (other than whitespace) are dropped, not fatal.
+  // eslint-disable-next-line no-control-regex
+  const query = raw.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, ' ').trim();
+  if (query.length > MAX_QUERY_LENGTH)
+    throw new ShelfError('QUERY_TOO_LONG', { length: query.length, limit: MAX_QUERY_LENGTH });
+  if (query === '') throw new ShelfError('EMPTY_QUERY');
+  return query;
+}
+
+/**
+ * Keeps at most MAX_QUERY_TERMS terms, dropping the ones that occur in the most chunks
+ * (their idf is lowest, so they move scores least and cost the most to score).
+ */
+export async function pruneTerms(
+  store: Store,
+  terms: readonly QueryTerm[],
+  kbIds: readonly number[],
+): Promise<QueryTerm[]> {
+  if (terms.length <= MAX_QUERY_TERMS) return [...terms];
+  const stats = await store.termStats(
+    terms.map((t) => t.term),
+    kbIds,
+  );
+  return [...terms]
+    .sort((a, b) => (stats.df.get(a.term) ?? 0) - (stats.df.get(b.term) ?? 0))
+    .slice(0, MAX_QUERY_TERMS);
+}
+
+export async function search(store: Store, request: SearchRequest): Promise<SearchResult> {
+  const started = performance.now();
+  const query = validateQuery(request.query);
+  const limit = request.limit ?? 10;
+  const terms = await pruneTerms(store, analyzeQuery(query), request.kbIds);
+  const termList = terms.map((t) => t.term);
+  const candidates = await store.searchLexical({
+    terms: termList,
+    kbIds: request.kbIds,
+    ...(request.filter ? { filter: request.filter } : {}),
+    limit: request.allChunks ? limit : Math.max(limit * 8, 100),
+  });
+  const chosen: { chunkId: number; score: number }[] = [];
+  if (request.allChunks) chosen.push(...candidates.slice(0, limit));
+  else {
+    // Best chunk per document: candidates come best first, so the first seen wins.
+    const seen = new Set<number>();
+    for (const c of candidates) {
+      if (seen.has(c.documentId)) continue;
+      seen.add(c.documentId);
+      chosen.push(c);
+      if (chosen.length === limit) break;
+    }
+  }
+  const rows = await store.getChunksWithDocuments(chosen.map((c) => c.chunkId));
+  const termSet = new Set(termList);
+  const hits = rows.map(({ chunk, document }, i): SearchHit => {
+    const url = chunkUrl(chunk, document);
+    return {
+      rank: i + 1,
+      score: chosen[i]?.score ?? 0,
+      chunk,
+      document,
+      snippet: makeSnippet(chunk.text, termSet),
+      citation: citationText(chunk, document),
+      ...(url !== undefined ? { url } : {}),
+    };
+  });
+  return {
+    query,
+    terms: termList,
+    hits,
+    candidates: candidates.length,
+    elapsedMs: performance.now() - started,
+  };
+}
