@@ -210,6 +210,46 @@ export const MESSAGES = {
     message: (d) => `That already exists: ${s(d.detail)}.`,
     hint: 'Use the existing one, or pick another name.',
   },
+  EVAL_MISSING: {
+    kind: 'not-found',
+    message: (d) => `The test collection file ${s(d.path)} is missing.`,
+    hint: 'Point at a BEIR directory holding corpus.jsonl, queries.jsonl and qrels-test.tsv.',
+  },
+  EVAL_INVALID: {
+    kind: 'input',
+    message: (d) => `${s(d.path)} line ${s(d.line)} is not valid: ${s(d.detail)}.`,
+    hint: 'Fix or regenerate the file; each line must follow the BEIR layout.',
+  },
+  EVAL_EMPTY: {
+    kind: 'input',
+    message: (d) => `${s(d.path)} holds no ${s(d.what)}.`,
+    hint: 'Check that the file is the complete BEIR file, not an empty download.',
+  },
+  EMPTY_QUESTION: {
+    kind: 'usage',
+    message: () => 'The question is empty (or held only control characters).',
+    hint: 'Ask a question in words, e.g. shelf ask "how does the SYN queue work?".',
+  },
+  QUESTION_TOO_LONG: {
+    kind: 'usage',
+    message: (d) => `The question is ${s(d.length)} characters long; the limit is ${s(d.limit)}.`,
+    hint: 'Ask a shorter question; to search a long text, pick its key words.',
+  },
+  ROUTE_UNKNOWN: {
+    kind: 'usage',
+    message: (d) => `"${s(d.route)}" is not a question type.`,
+    hint: 'Use one of: lookup, howto, code, summary, comparison, list, catalog, vague.',
+  },
+  QA_INVALID: {
+    kind: 'input',
+    message: (d) => `${s(d.path)} line ${s(d.line)} is not a valid question: ${s(d.detail)}.`,
+    hint: 'Each line is a JSON object: {"question": "...", "kind": "answerable"|"unanswerable"|"vague", "expect": [{"title"|"url": "...", "page": 12}]}.',
+  },
+  QA_EMPTY: {
+    kind: 'input',
+    message: (d) => `${s(d.path)} holds no questions.`,
+    hint: 'Add one JSON object per line with at least a "question" field.',
+  },
   INTERNAL: {
     kind: 'internal',
     message: (d) => `Unexpected failure: ${s(d.detail)}.`,

@@ -1,0 +1,74 @@
+/**
+ * bench/ingest: documents/s and chunks/s for shelf's full ingest path (chunking,
+ * analysis, one transaction per document into the SQLite store) on a synthetic corpus
+ * of at least 100,000 chunks, beside raw FTS5 insertion of the same chunk text (porter
+ * tokenizer, one transaction per document) in the same run. Prints the ratio.
+ *
+ *   npx tsx bench/ingest/run.ts [documents=20000]
+ */
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { DEFAULT_CHUNK_OPTIONS } from '../../src/chunk/chunk.js';
+import type { ParsedDocument } from '../../src/core/document.js';
+import { contentHash, documentInput, prepareChunks } from '../../src/ingest/prepare.js';
+import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import { syntheticCorpus } from '../search/synthetic.js';
+
+const documents = Number(process.argv[2] ?? 20_000);
+const dir = mkdtempSync(join(tmpdir(), 'shelf-bench-ingest-'));
+
+// Prepare the corpus once, outside both timings: parsing is not what is compared.
+const docs: ParsedDocument[] = [...syntheticCorpus({ documents }).documents()];
+
+async function shelfIngest(): Promise<{ seconds: number; chunks: number; texts: string[][]; bytes: number }> {
+  const path = join(dir, 'shelf.db');
+  const store = openSqliteStore({ path });
+  const kb = await store.createKnowledgeBase('bench');
+  const source = await store.addSource({ kbId: kb.id, kind: 'feed', location: 'bench' });
+  let chunks = 0;
+  const texts: string[][] = [];
+  const started = performance.now();
+  for (const doc of docs) {
+    const prepared = prepareChunks(doc, doc.tags, DEFAULT_CHUNK_OPTIONS);
+    chunks += prepared.length;
+    texts.push(prepared.map((c) => c.text));
+    await store.upsertDocument({
+      kbId: kb.id,
+      sourceId: source.id,
+      document: documentInput(doc, doc.tags, contentHash(doc, doc.tags, DEFAULT_CHUNK_OPTIONS)),
+      chunks: prepared,
+    });
+  }
+  const seconds = (performance.now() - started) / 1000;
+  await store.close();
+  return { seconds, chunks, texts, bytes: statSync(path).size };
+}
+
+function rawFts(texts: readonly string[][]): number {
+  const db = new Database(join(dir, 'raw.db'));
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.exec(`CREATE VIRTUAL TABLE fts USING fts5(title, body, tokenize = 'porter unicode61')`);
+  const insert = db.prepare('INSERT INTO fts (title, body) VALUES (?, ?)');
+  const perDocument = db.transaction((title: string, bodies: readonly string[]) => {
+    for (const b of bodies) insert.run(title, b);
+  });
+  const started = performance.now();
+  docs.forEach((doc, i) => perDocument.immediate(doc.title, texts[i] ?? []));
+  const seconds = (performance.now() - started) / 1000;
+  db.close();
+  return seconds;
+}
+
+const shelf = await shelfIngest();
+const raw = rawFts(shelf.texts);
+const rate = (n: number, s: number): string => (n / s).toFixed(0).padStart(8);
+console.log(`corpus: ${documents} documents, ${shelf.chunks} chunks`);
+console.log(`                 docs/s   chunks/s   seconds`);
+console.log(`raw FTS5       ${rate(documents, raw)} ${rate(shelf.chunks, raw)}   ${raw.toFixed(2)}`);
+console.log(`shelf          ${rate(documents, shelf.seconds)} ${rate(shelf.chunks, shelf.seconds)}   ${shelf.seconds.toFixed(2)}`);
+console.log(`ratio shelf/raw: ${(raw / shelf.seconds).toFixed(2)}x the raw insertion rate (target >= 0.5x)`);
+console.log(`database size: ${(shelf.bytes / 1e6).toFixed(1)} MB`);
+rmSync(dir, { recursive: true, force: true });
