@@ -18,8 +18,15 @@ function shelf(...args) {
   if (r.status !== 0) process.exit(r.status ?? 1);
 }
 
-shelf('add', join(root, 'examples', 'sample', 'field-notes.xml'), join(root, 'README.md'), join(root, 'ARCHITECTURE.md'));
+shelf(
+  'add',
+  join(root, 'examples', 'sample', 'field-notes.xml'),
+  join(root, 'README.md'),
+  join(root, 'ARCHITECTURE.md'),
+);
 shelf('search', 'why does a restarted server fail to bind its port');
 shelf('search', 'BufReader lines', '--limit', '2');
 shelf('search', 'how are chunks stored and indexed', '--limit', '2');
-process.stdout.write(`\nThe demo knowledge base is in ${home}; try: node dist/cli/shelf.js --home .shelf-demo search "CR3"\n`);
+process.stdout.write(
+  `\nThe demo knowledge base is in ${home}; try: node dist/cli/shelf.js --home .shelf-demo search "CR3"\n`,
+);

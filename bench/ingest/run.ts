@@ -68,7 +68,9 @@ const rate = (n: number, s: number): string => (n / s).toFixed(0).padStart(8);
 console.log(`corpus: ${documents} documents, ${shelf.chunks} chunks`);
 console.log(`                 docs/s   chunks/s   seconds`);
 console.log(`raw FTS5       ${rate(documents, raw)} ${rate(shelf.chunks, raw)}   ${raw.toFixed(2)}`);
-console.log(`shelf          ${rate(documents, shelf.seconds)} ${rate(shelf.chunks, shelf.seconds)}   ${shelf.seconds.toFixed(2)}`);
+console.log(
+  `shelf          ${rate(documents, shelf.seconds)} ${rate(shelf.chunks, shelf.seconds)}   ${shelf.seconds.toFixed(2)}`,
+);
 console.log(`ratio shelf/raw: ${(raw / shelf.seconds).toFixed(2)}x the raw insertion rate (target >= 0.5x)`);
 console.log(`database size: ${(shelf.bytes / 1e6).toFixed(1)} MB`);
 rmSync(dir, { recursive: true, force: true });

@@ -44,7 +44,9 @@ for (const doc of corpus.documents()) {
 raw.exec('COMMIT');
 
 const queries = corpus.queries(queryCount);
-const rawQuery = raw.prepare(`SELECT rowid, bm25(fts, 2.0, 1.0) AS s FROM fts WHERE fts MATCH ? ORDER BY s LIMIT 10`);
+const rawQuery = raw.prepare(
+  `SELECT rowid, bm25(fts, 2.0, 1.0) AS s FROM fts WHERE fts MATCH ? ORDER BY s LIMIT 10`,
+);
 const rawMatch = (q: string): string =>
   q
     .split(/\s+/)

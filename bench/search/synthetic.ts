@@ -63,7 +63,11 @@ export interface SyntheticCorpus {
 }
 
 /** `documents` documents of `sectionsPerDoc` sections, about one chunk per section. */
-export function syntheticCorpus(options: { documents: number; sectionsPerDoc?: number; seed?: number }): SyntheticCorpus {
+export function syntheticCorpus(options: {
+  documents: number;
+  sectionsPerDoc?: number;
+  seed?: number;
+}): SyntheticCorpus {
   const random = prng(options.seed ?? 42);
   const vocab = vocabulary(30_000, random);
   const pick = zipfSampler(vocab.length, random);
@@ -85,9 +89,16 @@ export function syntheticCorpus(options: { documents: number; sectionsPerDoc?: n
           blocks.push({ kind: 'heading', level: 2, text: sentence(2, 5).slice(0, -1), anchor: `s${s}` });
           const paragraphs = 2 + Math.floor(random() * 2);
           for (let p = 0; p < paragraphs; p++)
-            blocks.push({ kind: 'paragraph', text: Array.from({ length: 3 }, () => sentence(8, 18)).join(' ') });
+            blocks.push({
+              kind: 'paragraph',
+              text: Array.from({ length: 3 }, () => sentence(8, 18)).join(' '),
+            });
           if (random() < 0.2)
-            blocks.push({ kind: 'code', lang: 'rust', text: `fn ${word()}_${word()}() {\n    let x = ${word()}();\n}` });
+            blocks.push({
+              kind: 'code',
+              lang: 'rust',
+              text: `fn ${word()}_${word()}() {\n    let x = ${word()}();\n}`,
+            });
         }
         yield {
           key: `doc-${d}`,

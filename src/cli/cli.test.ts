@@ -24,7 +24,9 @@ async function shelf(home: string, ...argv: string[]): Promise<Run> {
   return { code, stdout, stderr };
 }
 
-const FEEDS = ['devto-nicolasmesa.xml', 'devto-narasimha1997.xml', 'forem-douglasmakey.xml'].map((f) => `corpus/feeds/${f}`);
+const FEEDS = ['devto-nicolasmesa.xml', 'devto-narasimha1997.xml', 'forem-douglasmakey.xml'].map(
+  (f) => `corpus/feeds/${f}`,
+);
 
 describe.skipIf(!hasShared(...FEEDS))('shelf search over the shared feeds', () => {
   const home = mkdtempSync(join(tmpdir(), 'shelf-cli-'));
@@ -54,7 +56,9 @@ describe.skipIf(!hasShared(...FEEDS))('shelf search over the shared feeds', () =
   it('finds the articles that contain the identifier TcpListener', async () => {
     const found = await titles('TcpListener');
     expect(found.length).toBeGreaterThanOrEqual(3);
-    expect(found).toEqual(expect.arrayContaining([expect.stringMatching(/Getting Started with Networking and Sockets/)]));
+    expect(found).toEqual(
+      expect.arrayContaining([expect.stringMatching(/Getting Started with Networking and Sockets/)]),
+    );
     expect(found).toEqual(expect.arrayContaining([expect.stringMatching(/MU Online Server in Rust/)]));
   });
 
@@ -78,23 +82,34 @@ describe.skipIf(!hasShared(...FEEDS))('shelf search over the shared feeds', () =
     ['broken windows theory software', /Broken Window/],
   ])('finds the right article for "%s"', async (query, expected) => {
     const found = await titles(query);
-    expect(found.slice(0, 3).some((t) => expected.test(t)), `${query} → ${found.slice(0, 3).join(' | ')}`).toBe(true);
+    expect(
+      found.slice(0, 3).some((t) => expected.test(t)),
+      `${query} → ${found.slice(0, 3).join(' | ')}`,
+    ).toBe(true);
   });
 
   it('filters by author, tag and date', async () => {
-    expect((await titles('queue', '--author', 'narasimha')).every((t) => !/Syn and Accept/.test(t))).toBe(true);
+    expect((await titles('queue', '--author', 'narasimha')).every((t) => !/Syn and Accept/.test(t))).toBe(
+      true,
+    );
     const rust = await shelf(home, 'search', 'server', '--tag', 'rust', '--json');
     const hits = (JSON.parse(rust.stdout) as SearchResult).hits;
     expect(hits.length).toBeGreaterThan(0);
     expect(hits.every((h) => h.document.tags.map((x) => x.toLowerCase()).includes('rust'))).toBe(true);
     const recent = await shelf(home, 'search', 'rust', '--since', '2025-01-01', '--json');
-    expect((JSON.parse(recent.stdout) as SearchResult).hits.every((h) => (h.document.published ?? '') >= '2025')).toBe(true);
+    expect(
+      (JSON.parse(recent.stdout) as SearchResult).hits.every((h) => (h.document.published ?? '') >= '2025'),
+    ).toBe(true);
   });
 
   it('prints title, author, date, heading path, snippet and URL with the section anchor', async () => {
     const r = await shelf(home, 'search', 'SYN queue backlog', '--limit', '1');
-    expect(r.stdout).toMatch(/^1\. Networking and Sockets: Syn and Accept queue § .+ — Douglas Makey Mendez Molero, 2024-06-21$/m);
-    expect(r.stdout).toMatch(/https:\/\/forem\.com\/douglasmakey\/networking-and-sockets-syn-and-accept-queue-1lgn#[a-z0-9-]+/);
+    expect(r.stdout).toMatch(
+      /^1\. Networking and Sockets: Syn and Accept queue § .+ — Douglas Makey Mendez Molero, 2024-06-21$/m,
+    );
+    expect(r.stdout).toMatch(
+      /https:\/\/forem\.com\/douglasmakey\/networking-and-sockets-syn-and-accept-queue-1lgn#[a-z0-9-]+/,
+    );
   });
 
   it('lists documents and sources', async () => {

@@ -9,6 +9,7 @@ import { Command, CommanderError } from 'commander';
 import { openApp, type App } from '../app.js';
 import { loadConfig } from '../core/config.js';
 import { EXIT_CODES, toShelfError } from '../core/errors.js';
+import * as askCommand from './commands/ask.js';
 import * as library from './commands/library.js';
 import * as searchCommand from './commands/search.js';
 import { createCliContext, type CliIo } from './context.js';
@@ -17,7 +18,7 @@ import { ANSI, PLAIN } from './format.js';
 export type { CliIo } from './context.js';
 
 /** Every command module; each adds its commands to the program. */
-const COMMANDS = [library, searchCommand];
+const COMMANDS = [library, searchCommand, askCommand];
 
 interface GlobalOptions {
   home?: string;

@@ -55,8 +55,13 @@ describe.skipIf(!hasShared(...FEEDS.map((f) => `corpus/feeds/${f}`)))('ingesting
 
   it('keeps code blocks of articles whole and fenced in the chunks', async () => {
     await addSource(t.ctx, { kb: t.kb, location: sharedPath('corpus', 'feeds', 'forem-douglasmakey.xml') });
-    const docs = (await t.app.store.listDocuments([t.kb.id], { title: 'Getting Started with Networking' }, { limit: 5, offset: 0 }))
-      .items;
+    const docs = (
+      await t.app.store.listDocuments(
+        [t.kb.id],
+        { title: 'Getting Started with Networking' },
+        { limit: 5, offset: 0 },
+      )
+    ).items;
     expect(docs).toHaveLength(1);
     const chunks = await t.app.store.getChunks(docs[0]!.id);
     const code = chunks.filter((c) => c.hasCode).map((c) => c.text);
@@ -80,8 +85,18 @@ describe.skipIf(!hasShared(...FEEDS.map((f) => `corpus/feeds/${f}`)))('ingesting
 
 describe('feeds over HTTP', () => {
   const items = [
-    { guid: 'a', title: 'Alpha', body: '<p>First article about sockets.</p>', date: 'Mon, 01 Jan 2024 00:00:00 GMT' },
-    { guid: 'b', title: 'Beta', body: '<p>Second article about queues.</p>', date: 'Tue, 02 Jan 2024 00:00:00 GMT' },
+    {
+      guid: 'a',
+      title: 'Alpha',
+      body: '<p>First article about sockets.</p>',
+      date: 'Mon, 01 Jan 2024 00:00:00 GMT',
+    },
+    {
+      guid: 'b',
+      title: 'Beta',
+      body: '<p>Second article about queues.</p>',
+      date: 'Tue, 02 Jan 2024 00:00:00 GMT',
+    },
   ];
 
   it('replaces only the item that changed on sync', async () => {
@@ -145,7 +160,11 @@ describe('feeds over HTTP', () => {
     let html = false;
     server.route('/feed', (_req, res) => {
       res.setHeader('content-type', html ? 'text/html' : 'application/rss+xml');
-      res.end(html ? '<!doctype html><html><head><title>Oops</title></head><body><p>Moved</p></body></html>' : rssFeed(items));
+      res.end(
+        html
+          ? '<!doctype html><html><head><title>Oops</title></head><body><p>Moved</p></body></html>'
+          : rssFeed(items),
+      );
     });
     await addSource(t.ctx, { kb: t.kb, location: `${server.url}/feed` });
     html = true;
@@ -160,9 +179,15 @@ describe('feeds over HTTP', () => {
     const small = await openTestApp({ fetch: { allowHosts: ['127.0.0.1'], maxBytes: 10_000 } });
     server.route('/huge', (_req, res) => {
       res.setHeader('content-type', 'application/rss+xml');
-      res.end(rssFeed(Array.from({ length: 2000 }, (_, i) => ({ guid: `g${i}`, title: `T${i}`, body: '<p>filler</p>' }))));
+      res.end(
+        rssFeed(
+          Array.from({ length: 2000 }, (_, i) => ({ guid: `g${i}`, title: `T${i}`, body: '<p>filler</p>' })),
+        ),
+      );
     });
-    await expect(addSource(small.ctx, { kb: small.kb, location: `${server.url}/huge` })).rejects.toMatchObject({
+    await expect(
+      addSource(small.ctx, { kb: small.kb, location: `${server.url}/huge` }),
+    ).rejects.toMatchObject({
       code: 'FETCH_TOO_LARGE',
     });
     expect(await small.app.store.listSources()).toEqual([]);
@@ -213,7 +238,11 @@ describe('feeds over HTTP', () => {
   });
 
   it('ingests a feed of 10,000 items', async () => {
-    const many = Array.from({ length: 10_000 }, (_, i) => ({ guid: `id-${i}`, title: `Item ${i}`, body: `<p>Body of item ${i}.</p>` }));
+    const many = Array.from({ length: 10_000 }, (_, i) => ({
+      guid: `id-${i}`,
+      title: `Item ${i}`,
+      body: `<p>Body of item ${i}.</p>`,
+    }));
     server.route('/many', (_req, res) => {
       res.setHeader('content-type', 'application/rss+xml');
       res.end(rssFeed(many));
@@ -224,7 +253,10 @@ describe('feeds over HTTP', () => {
   }, 120_000);
 
   it('gives items without title, date or guid a stable identity and no invented date', async () => {
-    const body = rssFeed([{ body: '<p>An untitled, undated note about eBPF maps.</p>' }, { body: '<p>Another one about XDP.</p>' }]);
+    const body = rssFeed([
+      { body: '<p>An untitled, undated note about eBPF maps.</p>' },
+      { body: '<p>Another one about XDP.</p>' },
+    ]);
     server.route('/bare', (_req, res) => {
       res.setHeader('content-type', 'application/rss+xml');
       res.end(body);
@@ -246,8 +278,14 @@ describe('directories', () => {
     const root = mkdtempSync(join(tmpdir(), 'shelf-dir-'));
     mkdirSync(join(root, 'notes', 'deep'), { recursive: true });
     mkdirSync(join(root, 'node_modules', 'x'), { recursive: true });
-    writeFileSync(join(root, 'notes', 'gdt.md'), '# The GDT\n\nThe global descriptor table holds segment descriptors.\n');
-    writeFileSync(join(root, 'notes', 'deep', 'uart.txt'), 'UART\n\nThe mini UART sends bytes one at a time.\n');
+    writeFileSync(
+      join(root, 'notes', 'gdt.md'),
+      '# The GDT\n\nThe global descriptor table holds segment descriptors.\n',
+    );
+    writeFileSync(
+      join(root, 'notes', 'deep', 'uart.txt'),
+      'UART\n\nThe mini UART sends bytes one at a time.\n',
+    );
     writeFileSync(join(root, 'node_modules', 'x', 'skip.md'), '# skipped\n');
     writeFileSync(join(root, 'broken.pdf'), '%PDF-1.7\n' + 'garbage '.repeat(100));
     writeFileSync(join(root, 'broken.xml'), '<rss><channel><item>');
@@ -255,7 +293,10 @@ describe('directories', () => {
     symlinkSync(root, join(root, 'loop'));
     const report = await addSource(t.ctx, { kb: t.kb, location: root, options: { tags: ['notes'] } });
     expect(report.added).toBe(2);
-    expect(report.errors.map((e) => e.location.replace(root, '')).sort()).toEqual(['/broken.pdf', '/broken.xml']);
+    expect(report.errors.map((e) => e.location.replace(root, '')).sort()).toEqual([
+      '/broken.pdf',
+      '/broken.xml',
+    ]);
     expect(report.errors.every((e) => e.message.length > 10)).toBe(true);
     const docs = (await t.app.store.listDocuments([t.kb.id], {}, { limit: 10, offset: 0 })).items;
     expect(docs.map((d) => d.key).sort()).toEqual(['notes/deep/uart.txt', 'notes/gdt.md']);
@@ -270,7 +311,9 @@ describe('directories', () => {
   });
 
   it('says clearly when a path does not exist', async () => {
-    await expect(addSource(t.ctx, { kb: t.kb, location: '/nonexistent/shelf/path.md' })).rejects.toMatchObject({
+    await expect(
+      addSource(t.ctx, { kb: t.kb, location: '/nonexistent/shelf/path.md' }),
+    ).rejects.toMatchObject({
       code: 'PATH_NOT_FOUND',
     });
   });

@@ -50,7 +50,9 @@ describe('an ingest killed with SIGKILL', () => {
       env: { ...process.env, SHELF_HOME: home },
       stdio: 'ignore',
     });
-    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
+    const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+      child.on('exit', (_code, signal) => resolve(signal)),
+    );
     // Kill as soon as some documents are committed, while many are still to come.
     const deadline = Date.now() + 60_000;
     while (documentsIn(dbPath) < 50 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));

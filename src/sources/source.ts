@@ -30,4 +30,3 @@ export interface RawInput {
   /** Charset from HTTP Content-Type, if any. */
   readonly charset?: string;
 }
-
