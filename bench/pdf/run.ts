@@ -1,0 +1,144 @@
+/**
+ * PDF ingestion benchmark: pages/s and peak RSS of `parsePdf` beside poppler's `pdftotext`
+ * on the same files, in the same run, printed as ratios.
+ *
+ *   npx tsx bench/pdf/run.ts
+ *
+ * Each measurement runs in its own child process (so peak RSS is that file's alone): for
+ * shelf, `bench/pdf/child.ts` compiled to plain JavaScript and read from
+ * `process.resourceUsage().maxRSS`; for pdftotext, GNU `/usr/bin/time -f %M`. Times include
+ * opening the document but not starting Node. Files: the two shared
+ * books and a generated 1,000-page PDF. Installs poppler-utils with apt-get when pdftotext
+ * is missing. Targets: peak RSS under 300 MB on the 1,000-page PDF, pages/s within 5x of
+ * pdftotext.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const ROOT = join(HERE, '..', '..');
+const DATA = join(ROOT, 'bench', '.data');
+
+interface Measure {
+  readonly pages: number;
+  readonly ms: number;
+  readonly maxRssMb: number;
+}
+
+function ensurePdftotext(): void {
+  if (spawnSync('pdftotext', ['-v']).error === undefined) return;
+  console.log('pdftotext is missing: installing poppler-utils with apt-get …');
+  execFileSync('apt-get', ['update'], { stdio: 'inherit' });
+  execFileSync('apt-get', ['install', '-y', 'poppler-utils'], { stdio: 'inherit' });
+}
+
+function pageCount(file: string): number {
+  const info = execFileSync('pdfinfo', [file], { encoding: 'utf8' });
+  return Number(/^Pages:\s+(\d+)/m.exec(info)?.[1] ?? 0);
+}
+
+/** pdftotext on the whole file, timed, peak RSS from GNU time (KB). */
+function measurePdftotext(file: string): Measure {
+  const start = performance.now();
+  const res = spawnSync('/usr/bin/time', ['-f', '%M', 'pdftotext', '-layout', file, '/dev/null'], {
+    encoding: 'utf8',
+  });
+  const ms = performance.now() - start;
+  if (res.status !== 0) throw new Error(`pdftotext failed on ${file}: ${res.stderr}`);
+  const kb = Number(res.stderr.trim().split('\n').pop());
+  return { pages: pageCount(file), ms, maxRssMb: kb / 1024 };
+}
+
+/**
+ * Compiles bench/pdf/child.ts and what it imports to plain JavaScript under bench/.data, so
+ * the measured process is plain Node (a TypeScript loader would add ~170 MB of its own).
+ */
+function compileChild(): string {
+  const out = join(DATA, 'build');
+  execFileSync(
+    process.execPath,
+    [
+      join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'),
+      '--outDir',
+      out,
+      '--rootDir',
+      ROOT,
+      '--module',
+      'nodenext',
+      '--moduleResolution',
+      'nodenext',
+      '--target',
+      'es2023',
+      '--skipLibCheck',
+      '--strict',
+      join(HERE, 'child.ts'),
+    ],
+    { stdio: 'inherit' },
+  );
+  return join(out, 'bench', 'pdf', 'child.js');
+}
+
+function measureShelf(child: string, file: string): Measure {
+  const res = spawnSync(process.execPath, [child, file], {
+    encoding: 'utf8',
+    cwd: ROOT,
+    maxBuffer: 1 << 20,
+  });
+  if (res.status !== 0) throw new Error(`shelf failed on ${file}: ${res.stderr}`);
+  return JSON.parse(res.stdout) as Measure;
+}
+
+async function generated(pages: number): Promise<string> {
+  const file = join(DATA, `generated-${pages}.pdf`);
+  if (existsSync(file)) return file;
+  mkdirSync(DATA, { recursive: true });
+  const { makePdf } = await import('../../src/sources/pdf/test-support/helpers.js');
+  const word = (n: number): string =>
+    n.toString(26).replace(/./g, (d) => String.fromCharCode(97 + parseInt(d, 26)));
+  const content = Array.from({ length: pages }, (_, i) =>
+    Array.from(
+      { length: 40 },
+      (_, l) => `Line ${l} of page ${i + 1}: the ${word(i * 40 + l)} method keeps its state.`,
+    ),
+  );
+  writeFileSync(file, await makePdf(content, { title: 'Generated benchmark book' }));
+  return file;
+}
+
+async function main(): Promise<void> {
+  ensurePdftotext();
+  const files: string[] = [
+    join(ROOT, '..', 'shared', 'corpus', 'books', 'little-book-about-os-development.pdf'),
+    join(ROOT, '..', 'shared', 'corpus', 'books', 'PO.Applications.pdf'),
+  ].filter((f) => existsSync(f));
+  files.push(await generated(1000));
+  const child = compileChild();
+
+  console.log(
+    ['file', 'pages', 'shelf p/s', 'pdftotext p/s', 'speed ratio', 'shelf RSS MB', 'pdftotext RSS MB'].join(
+      '\t',
+    ),
+  );
+  for (const file of files) {
+    const poppler = measurePdftotext(file);
+    const shelf = measureShelf(child, file);
+    const shelfRate = shelf.pages / (shelf.ms / 1000);
+    const popplerRate = poppler.pages / (poppler.ms / 1000);
+    console.log(
+      [
+        file.split('/').pop(),
+        shelf.pages,
+        shelfRate.toFixed(0),
+        popplerRate.toFixed(0),
+        (shelfRate / popplerRate).toFixed(2),
+        shelf.maxRssMb.toFixed(0),
+        poppler.maxRssMb.toFixed(0),
+      ].join('\t'),
+    );
+  }
+  console.log('speed ratio = shelf pages/s ÷ pdftotext pages/s (1.00 = as fast; target ≥ 0.20)');
+}
+
+await main();
