@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -162,5 +163,74 @@ describe('shelf CLI errors and exit codes', () => {
   it('prints help and exits 0; an unknown command exits 2', async () => {
     expect((await shelf(home, '--help')).code).toBe(0);
     expect((await shelf(home, 'serach', 'x')).code).toBe(2);
+  });
+});
+
+const BOOKS = ['corpus/books/little-book-about-os-development.pdf', 'corpus/books/PO.Applications.pdf'];
+
+/** The text pdftotext extracts from one page, whitespace folded, lower-cased. */
+function pdftotextPage(file: string, page: number): string {
+  const r = spawnSync('pdftotext', ['-f', String(page), '-l', String(page), '-layout', file, '-'], {
+    encoding: 'utf8',
+  });
+  if (r.error) throw new Error('pdftotext is missing: apt-get install -y poppler-utils');
+  return r.stdout.replace(/\s+/g, ' ').toLowerCase();
+}
+
+describe.skipIf(!hasShared(...BOOKS))('shelf search over the shared PDF books', () => {
+  const home = mkdtempSync(join(tmpdir(), 'shelf-cli-books-'));
+
+  beforeAll(async () => {
+    const r = await shelf(home, 'add', ...BOOKS.map((b) => sharedPath(b)));
+    expect(r.code, r.stderr).toBe(0);
+  }, 120_000);
+
+  it('lists both books with their page counts', async () => {
+    const docs = JSON.parse((await shelf(home, 'docs', '--json')).stdout) as {
+      items: { title: string; pageCount: number }[];
+    };
+    expect(docs.items.map((d) => [d.title, d.pageCount]).sort()).toEqual([
+      ['PO.Applications', 86],
+      ['The little book about OS development', 78],
+    ]);
+  });
+
+  it('cites the Little Book pages where "global descriptor table" is written', async () => {
+    const r = await shelf(home, 'search', 'global descriptor table', '--all-chunks', '--json');
+    const hits = (JSON.parse(r.stdout) as SearchResult).hits.filter((h) =>
+      /little book/i.test(h.document.title),
+    );
+    expect(hits.length).toBeGreaterThan(0);
+    const top = hits[0]!;
+    expect(top.citation).toMatch(/^The little book about OS development, pp?\. \d+/);
+    const pages = Array.from(
+      { length: top.chunk.pageEnd! - top.chunk.pageStart! + 1 },
+      (_, i) => top.chunk.pageStart! + i,
+    );
+    const text = pages.map((p) => pdftotextPage(sharedPath(BOOKS[0]!), p)).join(' ');
+    expect(text).toContain('global descriptor table');
+  });
+
+  it('finds the page of an Oberon procedure from the network chapter', async () => {
+    const r = await shelf(home, 'search', 'ReceiveHead', '--json');
+    const top = (JSON.parse(r.stdout) as SearchResult).hits[0]!;
+    expect(top.document.title).toBe('PO.Applications');
+    expect(pdftotextPage(sharedPath(BOOKS[1]!), top.chunk.pageStart!)).toContain('receivehead');
+    expect(top.citation).toMatch(/^PO\.Applications, pp?\. \d+/);
+  });
+
+  it('indexes no blank page', async () => {
+    const r = await shelf(home, 'search', 'the', '--all-chunks', '--limit', '1000', '--json');
+    const pages = new Set(
+      (JSON.parse(r.stdout) as SearchResult).hits
+        .filter((h) => /little book/i.test(h.document.title))
+        .flatMap((h) => [h.chunk.pageStart, h.chunk.pageEnd]),
+    );
+    for (const blank of [2, 10, 18, 32, 38, 46, 50, 52, 60, 64, 76])
+      expect(pages.has(blank), `page ${blank}`).toBe(false);
+  });
+
+  it('reports no problem pages for books with a text layer', async () => {
+    expect((await shelf(home, 'docs', '--problems')).stdout).toBe('No problem pages.\n');
   });
 });

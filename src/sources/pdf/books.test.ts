@@ -154,7 +154,7 @@ describe.skipIf(!hasShared(OBERON))('parsePdf on Project Oberon, Applications', 
     expect(doc.pageCount).toBe(86);
     expect(doc.pageLabels?.length).toBe(86);
     expect(doc.title).not.toMatch(/Microsoft Word|\.doc|%[0-9A-F]{2}/i);
-    expect(doc.title).toBe('10. The Network');
+    expect(doc.title).toBe('PO.Applications');
     expect(doc.author).toBe('nwirth');
     expect(doc.problems).toEqual([]);
   });

@@ -306,9 +306,9 @@ async function readMetadata(doc: PDFDocumentProxy, ctx: SourceContext): Promise<
       return undefined;
     }
   };
-  const titles = [str(info.Title), xmpGet('dc:title')].filter(
-    (t): t is string => t !== undefined && !isJunkTitle(t),
-  );
+  const titles = [str(info.Title), xmpGet('dc:title')]
+    .map((t) => (t === undefined ? undefined : salvageTitle(t)))
+    .filter((t): t is string => t !== undefined && !isJunkTitle(t));
   const author = str(info.Author) ?? xmpGet('dc:creator');
   const published =
     parsePdfDate(str(info.CreationDate), ctx.clock.now()) ??
@@ -336,7 +336,21 @@ function headingSizesOf(pages: readonly PageLines[], body: number): number[] {
   return [...sizes].sort((a, b) => b - a);
 }
 
-/** The largest text of the first page with text, as a fallback title. */
+/**
+ * Word processors write "Microsoft Word - Report.doc" as the title: the part after the
+ * application name, without the extension, is the document's own name.
+ */
+function salvageTitle(title: string): string {
+  const m = /^microsoft (?:word|powerpoint|excel) - (.+?)(?:\.(?:docx?|pptx?|xlsx?|rtf))?$/i.exec(
+    title.trim(),
+  );
+  return m?.[1]?.trim() ?? title;
+}
+
+/**
+ * The largest text of the first page with text, as a fallback title; not when it is a
+ * numbered chapter heading ("10. The Network" names a chapter, not the book).
+ */
 function titleFromFirstPage(pages: readonly PageLines[]): string | undefined {
   const first = pages.find((p) => p.lines.length > 0);
   if (first === undefined) return undefined;
@@ -347,6 +361,7 @@ function titleFromFirstPage(pages: readonly PageLines[]): string | undefined {
     .map((l) => normaliseProse(l.text))
     .join(' ')
     .trim();
+  if (/^\d+(\.\d+)*\.?\s/.test(text)) return undefined;
   return text.length >= 2 && text.length <= 200 && /\p{L}/u.test(text) ? text : undefined;
 }
 

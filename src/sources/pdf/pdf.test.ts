@@ -165,7 +165,7 @@ describe('parsePdf on hostile and broken input', () => {
     expect(parsed.title).toBe('The Little Book About OS Development - Erik Helin, Adam Renberg');
   });
 
-  it('takes the title and author from the metadata and ignores a junk title', async () => {
+  it('takes the title and author from the metadata, salvaging a word-processor title', async () => {
     const good = await parsePdf(
       rawInput(
         'a.pdf',
@@ -179,6 +179,11 @@ describe('parsePdf on hostile and broken input', () => {
       rawInput('b.pdf', await makePdf([['Body text here.']], { title: 'Microsoft Word - draft.doc' })),
       testContext(),
     );
-    expect(junk.title).toBe('Body text here.');
+    expect(junk.title).toBe('draft');
+    const junkier = await parsePdf(
+      rawInput('c.pdf', await makePdf([['Body text here.']], { title: 'untitled.doc' })),
+      testContext(),
+    );
+    expect(junkier.title).toBe('Body text here.');
   });
 });
