@@ -1,7 +1,7 @@
-// Lint: type-aware typescript-eslint rules, no import cycles.
+// Lint: type-aware typescript-eslint rules. Import cycles are checked by dependency-cruiser
+// (.dependency-cruiser.cjs), which resolves the `.js` specifiers of TypeScript sources.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
-import importX from 'eslint-plugin-import-x';
 import globals from 'globals';
 
 export default tseslint.config(
@@ -16,14 +16,12 @@ export default tseslint.config(
         tsconfigRootDir: import.meta.dirname,
       },
     },
-    plugins: { 'import-x': importX },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-misused-promises': 'error',
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/consistent-type-imports': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
-      'import-x/no-cycle': 'error',
       eqeqeq: ['error', 'smart'],
     },
   },
