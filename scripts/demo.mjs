@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The README's first command: ingest the sample corpus (a feed written for shelf and the
-// project's own docs) into a fresh knowledge base under .shelf-demo/, then search it.
+// project's own docs) into a fresh knowledge base under .shelf-demo/, then search and ask it.
 // Offline: nothing here touches the network.
 import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
@@ -27,6 +27,8 @@ shelf(
 shelf('search', 'why does a restarted server fail to bind its port');
 shelf('search', 'BufReader lines', '--limit', '2');
 shelf('search', 'how are chunks stored and indexed', '--limit', '2');
+shelf('ask', 'How do I turn on paging?');
+shelf('ask', 'Why does a TCP connection stay in TIME_WAIT?', '--trace');
 process.stdout.write(
   `\nThe demo knowledge base is in ${home}; try: node dist/cli/shelf.js --home .shelf-demo search "CR3"\n`,
 );

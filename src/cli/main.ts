@@ -10,15 +10,18 @@ import { openApp, type App } from '../app.js';
 import { loadConfig } from '../core/config.js';
 import { EXIT_CODES, toShelfError } from '../core/errors.js';
 import * as askCommand from './commands/ask.js';
+import * as keysCommand from './commands/keys.js';
 import * as library from './commands/library.js';
+import * as mcpCommand from './commands/mcp.js';
 import * as searchCommand from './commands/search.js';
+import * as serveCommand from './commands/serve.js';
 import { createCliContext, type CliIo } from './context.js';
 import { ANSI, PLAIN } from './format.js';
 
 export type { CliIo } from './context.js';
 
 /** Every command module; each adds its commands to the program. */
-const COMMANDS = [library, searchCommand, askCommand];
+const COMMANDS = [library, searchCommand, askCommand, serveCommand, keysCommand, mcpCommand];
 
 interface GlobalOptions {
   home?: string;

@@ -45,11 +45,81 @@ const ChunkSchema = z.strictObject({
   overlapSentences: z.number().int().min(0).max(5).default(1),
 });
 
+const ServerSchema = z.strictObject({
+  /** Interface to listen on. Anything beyond loopback requires API keys. */
+  host: z.string().default('127.0.0.1'),
+  port: z.number().int().min(0).max(65535).default(7411),
+  /** Directories whose files API clients may add by path; empty = no local paths at all. */
+  roots: z.array(z.string()).default([]),
+  /** Requests per minute per API key (per client address without keys). */
+  rateLimitPerMinute: z.number().int().positive().default(600),
+  /** Largest JSON request body. */
+  maxBodyBytes: z
+    .number()
+    .int()
+    .positive()
+    .default(1024 * 1024),
+  /** Largest uploaded file (multipart), streamed to disk and cut off at this size. */
+  maxUploadBytes: z
+    .number()
+    .int()
+    .positive()
+    .default(100 * 1024 * 1024),
+  /** Origins allowed by CORS; empty = CORS off (no Access-Control-* headers). */
+  corsOrigins: z.array(z.string()).default([]),
+  /** Require API keys even on loopback (always required beyond it). */
+  requireKeys: z.boolean().default(false),
+  /** Seconds between checks for feeds due a refresh. */
+  feedCheckIntervalS: z.number().int().positive().default(60),
+});
+
+/** A URL that must be http(s); model servers are called over plain HTTP APIs. */
+const httpUrl = z.string().regex(/^https?:\/\/[^\s]+$/i, 'expected an http(s) URL');
+
+/** The chat model server (OpenAI-compatible). No url or no model: offline, extractive answers. */
+const LlmSchema = z.strictObject({
+  /** Base URL of the OpenAI-compatible API, e.g. http://127.0.0.1:11434/v1 (Ollama). */
+  url: httpUrl.optional(),
+  model: z.string().min(1).optional(),
+  apiKey: z.string().optional(),
+  /** The model's context window in tokens; the prompt is fitted to it. */
+  contextTokens: z.number().int().min(512).max(2_000_000).default(8192),
+  /** Tokens reserved for the answer (sent as max_tokens). */
+  maxAnswerTokens: z.number().int().min(16).max(100_000).default(800),
+  /** Time to the first byte of the answer, per attempt. */
+  timeoutMs: z.number().int().positive().default(60_000),
+  /** Longest silence allowed between two streamed pieces of the answer. */
+  idleTimeoutMs: z.number().int().positive().default(30_000),
+  /** Retries on 429, 5xx and connection failures, with exponential backoff (Retry-After honoured). */
+  maxRetries: z.number().int().min(0).max(10).default(2),
+  temperature: z.number().min(0).max(2).default(0.1),
+  /** Stream the answer token by token; off for servers whose streaming is broken. */
+  stream: z.boolean().default(true),
+  /** Let the model pick the question type when the routing rules are unsure. */
+  routeAssist: z.boolean().default(false),
+});
+
+/** The embedding server (OpenAI-compatible /v1/embeddings). No url or no model: lexical only. */
+const EmbedSchema = z.strictObject({
+  url: httpUrl.optional(),
+  model: z.string().min(1).optional(),
+  apiKey: z.string().optional(),
+  /** Texts per request. */
+  batchSize: z.number().int().min(1).max(2048).default(64),
+  timeoutMs: z.number().int().positive().default(60_000),
+  maxRetries: z.number().int().min(0).max(10).default(2),
+  /** Dense candidates fused with the BM25 candidates. */
+  candidates: z.number().int().min(1).max(1000).default(100),
+});
+
 export const ConfigSchema = z.strictObject({
   home: z.string(),
   fetch: FetchSchema.default(FetchSchema.parse({})),
   limits: LimitsSchema.default(LimitsSchema.parse({})),
   chunk: ChunkSchema.default(ChunkSchema.parse({})),
+  server: ServerSchema.default(ServerSchema.parse({})),
+  llm: LlmSchema.default(LlmSchema.parse({})),
+  embed: EmbedSchema.default(EmbedSchema.parse({})),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;
@@ -103,6 +173,16 @@ function envLayer(env: NodeJS.ProcessEnv): Layer {
       .map((h) => h.trim())
       .filter(Boolean);
   if (Object.keys(fetch).length > 0) layer.fetch = fetch;
+  const llm: Layer = {};
+  if (env.SHELF_LLM_URL) llm.url = env.SHELF_LLM_URL;
+  if (env.SHELF_LLM_MODEL) llm.model = env.SHELF_LLM_MODEL;
+  if (env.SHELF_LLM_API_KEY) llm.apiKey = env.SHELF_LLM_API_KEY;
+  if (Object.keys(llm).length > 0) layer.llm = llm;
+  const embed: Layer = {};
+  if (env.SHELF_EMBED_URL) embed.url = env.SHELF_EMBED_URL;
+  if (env.SHELF_EMBED_MODEL) embed.model = env.SHELF_EMBED_MODEL;
+  if (env.SHELF_EMBED_API_KEY) embed.apiKey = env.SHELF_EMBED_API_KEY;
+  if (Object.keys(embed).length > 0) layer.embed = embed;
   return layer;
 }
 

@@ -250,6 +250,127 @@ export const MESSAGES = {
     message: (d) => `${s(d.path)} holds no questions.`,
     hint: 'Add one JSON object per line with at least a "question" field.',
   },
+  UNAUTHORIZED: {
+    kind: 'unauthorized',
+    message: (d) => (d.reason === 'missing' ? 'This server needs an API key.' : 'The API key is not valid.'),
+    hint: 'Send `Authorization: Bearer KEY`; create a key with `shelf keys create NAME`.',
+  },
+  RATE_LIMITED: {
+    kind: 'rate-limited',
+    message: (d) => `Too many requests: the limit is ${s(d.limit)} per minute.`,
+    hint: 'Wait for the number of seconds in the Retry-After header, then try again.',
+  },
+  PAYLOAD_TOO_LARGE: {
+    kind: 'too-large',
+    message: (d) => `The request body is larger than the ${s(d.limit)}-byte limit.`,
+    hint: 'Send a smaller body, or raise server.maxBodyBytes / server.maxUploadBytes in shelf.config.json.',
+  },
+  BODY_INVALID: {
+    kind: 'usage',
+    message: (d) => `The request is not valid: ${s(d.detail)}.`,
+    hint: 'See /v1/openapi.json for what each endpoint takes.',
+  },
+  ROUTE_NOT_FOUND: {
+    kind: 'not-found',
+    message: (d) => `There is no ${s(d.method)} ${s(d.path)}.`,
+    hint: 'See /v1/openapi.json for the endpoints.',
+  },
+  JOB_NOT_FOUND: {
+    kind: 'not-found',
+    message: (d) => `There is no job ${s(d.id)}.`,
+    hint: 'Jobs are returned by the requests that start them (202 Accepted with a Location header).',
+  },
+  JOB_INTERRUPTED: {
+    kind: 'unavailable',
+    message: () => 'The server stopped while this job ran; it runs again when a worker is back.',
+    hint: 'Nothing to do: the job is queued again.',
+  },
+  API_KEY_NOT_FOUND: {
+    kind: 'not-found',
+    message: (d) => `There is no API key ${s(d.id)}.`,
+    hint: 'List the keys with `shelf keys list`.',
+  },
+  PATH_OUTSIDE_ROOTS: {
+    kind: 'forbidden',
+    message: (d) => `${s(d.path)} is not inside a directory this server may read.`,
+    hint: 'Add its directory to server.roots in shelf.config.json, or upload the file instead.',
+  },
+  SERVER_UNSAFE_BIND: {
+    kind: 'usage',
+    message: (d) =>
+      `Refusing to listen on ${s(d.host)} without API keys: anyone who can reach it could use it.`,
+    hint: 'Create a key with `shelf keys create NAME` first, or listen on 127.0.0.1.',
+  },
+  SERVER_LISTEN_FAILED: {
+    kind: 'unavailable',
+    message: (d) => `Cannot listen on ${s(d.host)}:${s(d.port)}: ${s(d.reason)}.`,
+    hint: 'Pick another port with --port, or stop the process that holds this one.',
+  },
+  MODEL_NOT_CONFIGURED: {
+    kind: 'usage',
+    message: (d) => `No ${s(d.service)} server is configured, so ${s(d.detail)} cannot be used.`,
+    hint: 'Set SHELF_LLM_URL (chat) or SHELF_EMBED_URL (embeddings), or llm.url / embed.url in shelf.config.json; see docs/models.md.',
+  },
+  MODEL_UNREACHABLE: {
+    kind: 'unavailable',
+    message: (d) => `The model server at ${s(d.url)} cannot be reached: ${s(d.reason)}.`,
+    hint: 'Start the model server (e.g. `ollama serve`) or fix SHELF_LLM_URL / SHELF_EMBED_URL.',
+  },
+  MODEL_TIMEOUT: {
+    kind: 'unavailable',
+    message: (d) => `The model server at ${s(d.url)} did not answer within ${s(d.ms)} ms.`,
+    hint: 'A large model may need longer: raise llm.timeoutMs / llm.idleTimeoutMs, or use a smaller model.',
+  },
+  MODEL_UNAUTHORIZED: {
+    kind: 'unauthorized',
+    message: (d) => `The model server at ${s(d.url)} refused the API key (HTTP ${s(d.status)}).`,
+    hint: 'Check SHELF_LLM_API_KEY / SHELF_EMBED_API_KEY (or llm.apiKey / embed.apiKey).',
+  },
+  MODEL_NOT_FOUND: {
+    kind: 'not-found',
+    message: (d) => `The model server at ${s(d.url)} has no model "${s(d.model)}".`,
+    hint: 'Pull or load the model first (e.g. `ollama pull NAME`), or pick one the server lists at /v1/models.',
+  },
+  MODEL_CONTEXT_TOO_LONG: {
+    kind: 'too-large',
+    message: (d) => `The prompt is longer than the context of model "${s(d.model)}": ${s(d.detail)}.`,
+    hint: "Set llm.contextTokens to the model's real context size, or lower --budget.",
+  },
+  MODEL_RATE_LIMITED: {
+    kind: 'rate-limited',
+    message: (d) => `The model server at ${s(d.url)} is rate limiting requests (HTTP 429).`,
+    hint: 'Wait and try again, or raise llm.maxRetries.',
+  },
+  MODEL_FAILED: {
+    kind: 'remote',
+    message: (d) => `The model server at ${s(d.url)} failed: ${s(d.detail)}.`,
+    hint: "Check the model server's own log; shelf retries server errors llm.maxRetries times.",
+  },
+  MODEL_BAD_RESPONSE: {
+    kind: 'remote',
+    message: (d) => `The model server at ${s(d.url)} sent an answer shelf cannot use: ${s(d.detail)}.`,
+    hint: 'Check that the server speaks the OpenAI API (chat completions / embeddings) at that URL.',
+  },
+  MODEL_CANCELLED: {
+    kind: 'usage',
+    message: () => 'The request to the model server was cancelled.',
+    hint: 'Nothing to fix: the caller stopped waiting for the answer.',
+  },
+  VECTORS_UNAVAILABLE: {
+    kind: 'unavailable',
+    message: (d) => `Vector search is not available: ${s(d.reason)}.`,
+    hint: 'Reinstall shelf so the sqlite-vec package for this platform is present; search stays lexical meanwhile.',
+  },
+  DOCUMENT_FILE_UNAVAILABLE: {
+    kind: 'not-found',
+    message: (d) => `Document ${s(d.id)} has no local file this server may serve (${s(d.reason)}).`,
+    hint: 'Only files uploaded or added from inside server.roots can be opened; open the document by its URL instead.',
+  },
+  UI_NOT_BUILT: {
+    kind: 'unavailable',
+    message: (d) => `The web UI is not built (no ${s(d.path)}).`,
+    hint: 'Run `npm run build` in the shelf checkout, then restart `shelf serve`.',
+  },
   INTERNAL: {
     kind: 'internal',
     message: (d) => `Unexpected failure: ${s(d.detail)}.`,

@@ -1,11 +1,12 @@
 /**
- * Ranked search: analyse the query like the index, take BM25 candidates over the
- * weighted fields, keep the best chunk per document (unless asked for every chunk), and
- * dress each hit with a highlighted snippet and a citation.
+ * Ranked search: rank chunks with BM25F over the weighted fields (search/rank.ts), keep
+ * the best chunk per document (unless asked for every chunk), and dress each hit with a
+ * highlighted snippet and a citation.
  */
 import { ShelfError } from '../core/errors.js';
 import type { ChunkRecord, DocumentFilter, DocumentRecord, Store } from '../store/store.js';
-import { analyzeQuery, type QueryTerm } from '../text/analyze.js';
+import type { QueryTerm } from '../text/analyze.js';
+import { rankChunks } from './rank.js';
 import { chunkUrl, citationText, makeSnippet, type Snippet } from './snippet.js';
 
 /** Longest query accepted, in characters. */
@@ -75,28 +76,17 @@ export async function search(store: Store, request: SearchRequest): Promise<Sear
   const started = performance.now();
   const query = validateQuery(request.query);
   const limit = request.limit ?? 10;
-  const terms = await pruneTerms(store, analyzeQuery(query), request.kbIds);
-  const termList = terms.map((t) => t.term);
-  const candidates = await store.searchLexical({
-    terms: termList,
+  const ranked = await rankChunks(store, {
+    query,
     kbIds: request.kbIds,
     ...(request.filter ? { filter: request.filter } : {}),
-    limit: request.allChunks ? limit : Math.max(limit * 8, 100),
+    limit,
+    perDocument: request.allChunks !== true,
+    options: { maxTerms: MAX_QUERY_TERMS },
   });
-  const chosen: { chunkId: number; score: number }[] = [];
-  if (request.allChunks) chosen.push(...candidates.slice(0, limit));
-  else {
-    // Best chunk per document: candidates come best first, so the first seen wins.
-    const seen = new Set<number>();
-    for (const c of candidates) {
-      if (seen.has(c.documentId)) continue;
-      seen.add(c.documentId);
-      chosen.push(c);
-      if (chosen.length === limit) break;
-    }
-  }
+  const chosen = ranked.hits;
   const rows = await store.getChunksWithDocuments(chosen.map((c) => c.chunkId));
-  const termSet = new Set(termList);
+  const termSet = new Set(ranked.terms);
   const hits = rows.map(({ chunk, document }, i): SearchHit => {
     const url = chunkUrl(chunk, document);
     return {
@@ -111,9 +101,9 @@ export async function search(store: Store, request: SearchRequest): Promise<Sear
   });
   return {
     query,
-    terms: termList,
+    terms: ranked.terms,
     hits,
-    candidates: candidates.length,
+    candidates: ranked.candidates,
     elapsedMs: performance.now() - started,
   };
 }

@@ -6,7 +6,6 @@
  * never leaves half a document behind.
  */
 import type { Config } from '../core/config.js';
-import type { ParsedDocument } from '../core/document.js';
 import type { Clock, Fetcher, Logger, Progress } from '../core/seams.js';
 
 export type SourceKind = 'feed' | 'opml' | 'pdf' | 'html' | 'markdown' | 'text' | 'directory';

@@ -277,5 +277,175 @@ export function describeStoreContract(name: string, open: OpenStore, skip: reado
         undefined,
       ]);
     });
+
+    test('gives posting lists with per-field counts and every chunk in the chunk table', async () => {
+      const { kbId, sourceId } = await setup();
+      const a = await store.upsertDocument({
+        kbId,
+        sourceId,
+        document: documentInput('a'),
+        chunks: [
+          chunkInput(0, 'walrus walrus seal', {
+            index: { title: 'walrus', heading: '', body: indexText('walrus walrus seal'), tags: '' },
+          }),
+          chunkInput(1, 'seal only'),
+        ],
+      });
+      const chunks = await store.getChunks(a.id);
+      const [first, second] = [chunks[0]!.id, chunks[1]!.id];
+      const lists = await store.postings(['walrus', 'seal', 'absent']);
+      const walrus = lists.get('walrus')!;
+      expect([...walrus.chunkIds]).toEqual([first]);
+      // Title "walrus" once, body "walrus walrus seal" twice.
+      expect([...walrus.fieldTf]).toEqual([1, 0, 2, 0]);
+      expect([...lists.get('seal')!.chunkIds]).toEqual([first, second].sort((x, y) => x - y));
+      expect(lists.get('absent')!.chunkIds).toHaveLength(0);
+      const table = await store.chunkTable();
+      expect(table.chunkCount).toBe(2);
+      expect(table.documentId[first]).toBe(a.id);
+      expect(table.kbId[second]).toBe(kbId);
+      expect([...table.fieldLengths.subarray(first * 4, first * 4 + 4)]).toEqual([1, 0, 3, 0]);
+      expect([...table.fieldLengths.subarray(second * 4, second * 4 + 4)]).toEqual([0, 0, 2, 0]);
+    });
+
+    test('changes the index version on every write and keeps it between reads', async () => {
+      const { kbId, sourceId } = await setup();
+      const before = await store.indexVersion();
+      expect(await store.indexVersion()).toBe(before);
+      const a = await store.upsertDocument({
+        kbId,
+        sourceId,
+        document: documentInput('a'),
+        chunks: [chunkInput(0, 'otter')],
+      });
+      const added = await store.indexVersion();
+      expect(added).not.toBe(before);
+      await store.deleteDocument(a.id);
+      expect(await store.indexVersion()).not.toBe(added);
+      expect((await store.postings(['otter'])).get('otter')!.chunkIds).toHaveLength(0);
+    });
+
+    test('filters chunks by their documents', async () => {
+      const { kbId, sourceId } = await setup();
+      const a = await store.upsertDocument({
+        kbId,
+        sourceId,
+        document: documentInput('a', { author: 'Ada Lovelace' }),
+        chunks: [chunkInput(0, 'engine')],
+      });
+      const b = await store.upsertDocument({
+        kbId,
+        sourceId,
+        document: documentInput('b', { author: 'Charles Babbage' }),
+        chunks: [chunkInput(0, 'engine')],
+      });
+      const ids = [...(await store.getChunks(a.id)), ...(await store.getChunks(b.id))].map((c) => c.id);
+      const kept = await store.filterChunks(ids, { author: 'lovelace' });
+      expect([...kept]).toEqual([ids[0]]);
+      expect(await store.filterChunks([], { author: 'x' })).toEqual(new Set());
+    });
+
+    test('queues jobs once per dedupe key and lists them newest first', async () => {
+      const first = await store.enqueueJob({ kind: 'sync', payload: { sourceId: 1 }, dedupeKey: 'source:1' });
+      expect(first.created).toBe(true);
+      expect(first.job).toMatchObject({
+        state: 'queued',
+        attempts: 0,
+        maxAttempts: 3,
+        payload: { sourceId: 1 },
+      });
+      const again = await store.enqueueJob({ kind: 'sync', payload: { sourceId: 1 }, dedupeKey: 'source:1' });
+      expect(again).toMatchObject({ created: false, job: { id: first.job.id } });
+      const other = await store.enqueueJob({ kind: 'ingest', payload: {}, maxAttempts: 1 });
+      const page = await store.listJobs({}, { limit: 10, offset: 0 });
+      expect(page.total).toBe(2);
+      expect(page.items.map((j) => j.id)).toEqual([other.job.id, first.job.id]);
+      expect((await store.listJobs({ kind: 'ingest' }, { limit: 10, offset: 0 })).total).toBe(1);
+      expect(await store.getJob(9999)).toBeUndefined();
+    });
+
+    test('claims each due job once, with a lease only its owner can renew or finish', async () => {
+      const { job } = await store.enqueueJob({ kind: 'sync', payload: {}, dedupeKey: 'k' });
+      const claimed = await store.claimJob('w1', 60_000);
+      expect(claimed).toMatchObject({ id: job.id, state: 'running', attempts: 1, leaseOwner: 'w1' });
+      expect(await store.claimJob('w2', 60_000)).toBeUndefined();
+      expect(await store.heartbeatJob(job.id, 'w2', 60_000)).toBe(false);
+      expect(await store.heartbeatJob(job.id, 'w1', 60_000, { done: 2, total: 5, label: 'b' })).toBe(true);
+      expect((await store.getJob(job.id))?.progress).toEqual({ done: 2, total: 5, label: 'b' });
+      expect(await store.completeJob(job.id, 'w2', {})).toBe(false);
+      expect(await store.completeJob(job.id, 'w1', { added: 3 })).toBe(true);
+      const done = await store.getJob(job.id);
+      expect(done).toMatchObject({ state: 'succeeded', result: { added: 3 } });
+      expect(done?.leaseOwner).toBeUndefined();
+      expect(done?.finishedAt).toBeDefined();
+      // The key is free again once the job has finished.
+      expect((await store.enqueueJob({ kind: 'sync', payload: {}, dedupeKey: 'k' })).created).toBe(true);
+    });
+
+    test('retries a failed attempt at its retry time and fails for good without one', async () => {
+      const { job } = await store.enqueueJob({ kind: 'sync', payload: {}, maxAttempts: 2 });
+      await store.claimJob('w1', 60_000);
+      const error = { code: 'FETCH_FAILED', message: 'down' };
+      expect(await store.failJob(job.id, 'w1', error, '2999-01-01T00:00:00.000Z')).toBe(true);
+      expect(await store.getJob(job.id)).toMatchObject({
+        state: 'queued',
+        error,
+        runAt: '2999-01-01T00:00:00.000Z',
+      });
+      // Not due yet: nothing to claim.
+      expect(await store.claimJob('w1', 60_000)).toBeUndefined();
+      const { job: second } = await store.enqueueJob({ kind: 'sync', payload: {} });
+      await store.claimJob('w1', 60_000);
+      expect(await store.failJob(second.id, 'w1', error)).toBe(true);
+      expect(await store.getJob(second.id)).toMatchObject({ state: 'failed', error, attempts: 1 });
+    });
+
+    test('hands a job whose lease ran out to another worker, and fails it after its last attempt', async () => {
+      const { job } = await store.enqueueJob({ kind: 'sync', payload: {}, maxAttempts: 2 });
+      // A negative lease is one that has already run out: the worker died.
+      await store.claimJob('dead', -1000);
+      const retaken = await store.claimJob('alive', -1000);
+      expect(retaken).toMatchObject({ id: job.id, leaseOwner: 'alive', attempts: 2 });
+      expect(await store.completeJob(job.id, 'dead', {})).toBe(false);
+      expect(await store.claimJob('third', 60_000)).toBeUndefined();
+      expect(await store.getJob(job.id)).toMatchObject({ state: 'failed', attempts: 2 });
+    });
+
+    test('stores API keys by hash and revokes them', async () => {
+      const key = await store.createApiKey({ name: 'ci', prefix: 'shelf_ab', hash: 'a'.repeat(64) });
+      expect(key).toMatchObject({ name: 'ci', prefix: 'shelf_ab' });
+      expect(await store.findApiKey('a'.repeat(64))).toEqual(key);
+      expect(await store.findApiKey('b'.repeat(64))).toBeUndefined();
+      expect(await store.revokeApiKey(key.id)).toBe(true);
+      const revoked = await store.findApiKey('a'.repeat(64));
+      expect(revoked?.revokedAt).toBeDefined();
+      expect(await store.revokeApiKey(key.id)).toBe(true);
+      expect((await store.findApiKey('a'.repeat(64)))?.revokedAt).toBe(revoked?.revokedAt);
+      expect(await store.revokeApiKey(9999)).toBe(false);
+      expect((await store.listApiKeys()).map((k) => k.id)).toEqual([key.id]);
+    });
+
+    test('writes a batch of documents in one call, and none of it when one fails', async () => {
+      const { kbId, sourceId } = await setup();
+      const results = await store.upsertDocuments([
+        { kbId, sourceId, document: documentInput('a'), chunks: [chunkInput(0, 'heron')] },
+        { kbId, sourceId, document: documentInput('b'), chunks: [chunkInput(0, 'heron egret')] },
+      ]);
+      expect(results.map((r) => r.outcome)).toEqual(['added', 'added']);
+      expect((await store.postings(['heron'])).get('heron')!.chunkIds).toHaveLength(2);
+      const again = await store.upsertDocuments([
+        { kbId, sourceId, document: documentInput('a'), chunks: [chunkInput(0, 'heron')] },
+      ]);
+      expect(again).toEqual([{ id: results[0]!.id, outcome: 'unchanged' }]);
+      // The second item names a source that does not exist: the first must not stay written.
+      await expect(
+        store.upsertDocuments([
+          { kbId, sourceId, document: documentInput('c'), chunks: [chunkInput(0, 'ibis')] },
+          { kbId, sourceId: 999_999, document: documentInput('d'), chunks: [chunkInput(0, 'ibis')] },
+        ]),
+      ).rejects.toBeDefined();
+      expect((await store.postings(['ibis'])).get('ibis')!.chunkIds).toHaveLength(0);
+      expect((await store.listDocuments([kbId], {}, { limit: 10, offset: 0 })).total).toBe(2);
+    });
   });
 }

@@ -15,7 +15,48 @@ export interface KnowledgeBase {
   readonly name: string;
   /** The persona used by generated answers. */
   readonly primer?: string;
+  /** The embedding model of the knowledge base's vectors, once one was used. */
+  readonly embedding?: EmbeddingInfo;
   readonly createdAt: string;
+}
+
+/** The model a knowledge base's vectors come from; vectors of other models are never compared. */
+export interface EmbeddingInfo {
+  readonly model: string;
+  readonly dimension: number;
+  /**
+   * `ready`: dense search may use the vectors. `embedding`: a (re-)embedding job is filling
+   * them in, and search stays lexical until it is done.
+   */
+  readonly state: 'ready' | 'embedding';
+}
+
+/** Vectors for a document's chunks, in chunk order, written in the document's transaction. */
+export interface DocumentVectors {
+  readonly model: string;
+  readonly values: readonly Float32Array[];
+}
+
+export interface VectorInput {
+  readonly chunkId: number;
+  readonly vector: Float32Array;
+}
+
+export interface DenseQuery {
+  /** Unit-length query vector from the same model. */
+  readonly vector: Float32Array;
+  readonly model: string;
+  /** Knowledge bases to search; empty = all. */
+  readonly kbIds: readonly number[];
+  readonly filter?: DocumentFilter;
+  readonly limit: number;
+}
+
+export interface DenseHit {
+  readonly chunkId: number;
+  readonly documentId: number;
+  /** Cosine similarity, higher is better. */
+  readonly score: number;
 }
 
 export interface KnowledgeBaseSummary extends KnowledgeBase {
@@ -180,12 +221,106 @@ export interface TermStats {
   readonly df: ReadonlyMap<string, number>;
 }
 
+/** Index fields in column order; arrays with several values per chunk follow this order. */
+export const INDEX_FIELDS = ['title', 'heading', 'body', 'tags'] as const;
+export const FIELD_COUNT = INDEX_FIELDS.length;
+
+/**
+ * Per-chunk facts a ranker keeps in memory, as arrays indexed by chunk id (ids are small
+ * integers). A slot with no chunk has documentId 0.
+ */
+export interface ChunkTable {
+  /** Arrays cover chunk ids 0 .. size - 1. */
+  readonly size: number;
+  readonly chunkCount: number;
+  readonly documentId: Uint32Array;
+  readonly kbId: Uint32Array;
+  /** Indexed terms per field: FIELD_COUNT values per chunk id, in INDEX_FIELDS order. */
+  readonly fieldLengths: Uint32Array;
+}
+
+/** Where a term occurs: every chunk holding it, with its count in each field. */
+export interface PostingList {
+  /** Chunk ids, ascending. */
+  readonly chunkIds: Uint32Array;
+  /** Occurrences per field: FIELD_COUNT values per posting, in INDEX_FIELDS order (capped at 65535). */
+  readonly fieldTf: Uint16Array;
+}
+
 /** Counts that must all be zero in a consistent store. */
 export interface IntegrityReport {
   readonly documentsWithoutChunks: number;
   readonly chunksWithoutIndexRow: number;
   readonly indexRowsWithoutChunk: number;
   readonly chunkCountMismatches: number;
+}
+
+/** queued → running → succeeded | failed; a failed attempt with retries left goes back to queued. */
+export type JobState = 'queued' | 'running' | 'succeeded' | 'failed';
+
+export interface JobProgress {
+  readonly done: number;
+  readonly total: number;
+  readonly label?: string;
+}
+
+/** What a failed attempt reported (a catalogue error as JSON). */
+export interface JobError {
+  readonly code: string;
+  readonly message: string;
+  readonly hint?: string;
+}
+
+/**
+ * A unit of background work (ingest, feed sync). Workers claim jobs with a lease and renew
+ * it while they run; a job whose lease ran out (its worker died) is claimed again, so work
+ * survives a restart. The PostgreSQL backend claims with `FOR UPDATE SKIP LOCKED`.
+ */
+export interface JobRecord {
+  readonly id: number;
+  readonly kind: string;
+  /** JSON object the worker for `kind` understands. */
+  readonly payload: Readonly<Record<string, unknown>>;
+  readonly state: JobState;
+  /** Attempts started so far. */
+  readonly attempts: number;
+  readonly maxAttempts: number;
+  /** ISO time before which the job is not claimed (backoff). */
+  readonly runAt: string;
+  readonly leaseOwner?: string;
+  readonly leaseUntil?: string;
+  readonly progress: JobProgress;
+  readonly result?: unknown;
+  /** The last attempt's error (kept while retrying, final when failed). */
+  readonly error?: JobError;
+  /** At most one queued or running job per key (e.g. one sync per source). */
+  readonly dedupeKey?: string;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly finishedAt?: string;
+}
+
+export interface NewJob {
+  readonly kind: string;
+  readonly payload: Readonly<Record<string, unknown>>;
+  /** Default 3. */
+  readonly maxAttempts?: number;
+  readonly dedupeKey?: string;
+}
+
+export interface JobFilter {
+  readonly state?: JobState;
+  readonly kind?: string;
+}
+
+/** An API key as stored: the key itself is never kept, only its SHA-256. */
+export interface ApiKeyRecord {
+  readonly id: number;
+  readonly name: string;
+  /** The first characters of the key, to recognise it in lists. */
+  readonly prefix: string;
+  readonly createdAt: string;
+  readonly revokedAt?: string;
 }
 
 export interface Store {
@@ -216,7 +351,22 @@ export interface Store {
     readonly sourceId: number;
     readonly document: DocumentInput;
     readonly chunks: readonly ChunkInput[];
+    /** Written with the chunks, in the same transaction (one vector per chunk). */
+    readonly vectors?: DocumentVectors;
   }): Promise<{ id: number; outcome: UpsertOutcome }>;
+  /**
+   * Many upserts (each as `upsertDocument`) in one transaction: all or none are written.
+   * Bulk loads use it because every commit costs a full-text index segment.
+   */
+  upsertDocuments(
+    inputs: readonly {
+      readonly kbId: number;
+      readonly sourceId: number;
+      readonly document: DocumentInput;
+      readonly chunks: readonly ChunkInput[];
+      readonly vectors?: DocumentVectors;
+    }[],
+  ): Promise<{ id: number; outcome: UpsertOutcome }[]>;
   /** key → hash of a source's documents, to skip unchanged ones before chunking. */
   documentHashes(sourceId: number): Promise<Map<string, string>>;
   getDocument(id: number): Promise<DocumentRecord | undefined>;
@@ -239,6 +389,69 @@ export interface Store {
   listTags(kbIds: readonly number[]): Promise<{ name: string; documents: number }[]>;
 
   integrityCheck(): Promise<IntegrityReport>;
+
+  /**
+   * Queues a job. With a `dedupeKey` already held by a queued or running job, nothing is
+   * added and that job is returned with `created: false`.
+   */
+  enqueueJob(job: NewJob): Promise<{ job: JobRecord; created: boolean }>;
+  getJob(id: number): Promise<JobRecord | undefined>;
+  /** Newest first. */
+  listJobs(filter: JobFilter, page: PageRequest): Promise<Page<JobRecord>>;
+  /**
+   * Atomically takes the oldest job that is queued and due, or running with an expired
+   * lease: it becomes running, owned by `workerId` until now + `leaseMs`, attempts + 1.
+   */
+  claimJob(workerId: string, leaseMs: number): Promise<JobRecord | undefined>;
+  /** Extends the lease and records progress; false when the worker no longer owns the job. */
+  heartbeatJob(id: number, workerId: string, leaseMs: number, progress?: JobProgress): Promise<boolean>;
+  /** Marks an owned job succeeded with its result; false when the lease was lost. */
+  completeJob(id: number, workerId: string, result: unknown): Promise<boolean>;
+  /**
+   * Records a failed attempt: with `retryAt` the job is queued again for then, without it
+   * the job has failed for good. False when the lease was lost.
+   */
+  failJob(id: number, workerId: string, error: JobError, retryAt?: string): Promise<boolean>;
+
+  /** Stores a new key by its SHA-256 (hex); names need not be unique. */
+  createApiKey(key: {
+    readonly name: string;
+    readonly prefix: string;
+    readonly hash: string;
+  }): Promise<ApiKeyRecord>;
+  /** The key with this SHA-256, revoked or not. */
+  findApiKey(hash: string): Promise<ApiKeyRecord | undefined>;
+  listApiKeys(): Promise<ApiKeyRecord[]>;
+  /** False when there is no such key; revoking twice keeps the first time. */
+  revokeApiKey(id: number): Promise<boolean>;
+
+  /**
+   * An opaque value that changes whenever the full-text index may have changed, through
+   * this handle or another process. Rankers key their in-memory caches on it.
+   */
+  indexVersion(): Promise<string>;
+  /** Every chunk's document, knowledge base and field lengths (see ChunkTable). */
+  chunkTable(): Promise<ChunkTable>;
+  /** The posting list of each term (an empty list for unknown terms). */
+  postings(terms: readonly string[]): Promise<Map<string, PostingList>>;
+  /** Those of `chunkIds` whose documents match `filter`. */
+  filterChunks(chunkIds: readonly number[], filter: DocumentFilter): Promise<Set<number>>;
+
+  /** Records (or, with null, forgets) the embedding model of a knowledge base. */
+  setEmbedding(kbId: number, info: EmbeddingInfo | null): Promise<void>;
+  /** Stores vectors of `model` for existing chunks (replacing earlier ones); returns how many. */
+  putVectors(model: string, vectors: readonly VectorInput[]): Promise<number>;
+  /** Removes a knowledge base's vectors, except those of `keepModel`; returns how many. */
+  deleteVectors(kbId: number, keepModel?: string): Promise<number>;
+  /** Up to `limit` chunk ids of the knowledge base with no vector of `model`, ascending. */
+  missingVectors(kbId: number, model: string, limit: number): Promise<number[]>;
+  /** Chunks of the knowledge base, and how many have a vector of `model`. */
+  vectorCounts(kbId: number, model: string): Promise<{ chunks: number; embedded: number }>;
+  /**
+   * Nearest chunks by cosine similarity among vectors of `query.model`, best first.
+   * Throws VECTORS_UNAVAILABLE when the backend has no vector support.
+   */
+  searchDense(query: DenseQuery): Promise<DenseHit[]>;
 }
 
 /** Default BM25 column weights: a title or heading match says more than a body match. */

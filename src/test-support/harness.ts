@@ -76,17 +76,19 @@ export async function startServer(): Promise<TestServer> {
 
 /** A small RSS 2.0 feed with the given items. */
 export function rssFeed(items: { guid?: string; title?: string; body: string; date?: string }[]): string {
-  const esc = (s: string): string => s.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
+  const esc = (s: string): string =>
+    s.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
   return `<?xml version="1.0" encoding="UTF-8"?>
 <rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/">
 <channel><title>Test feed</title><link>https://example.org/</link><description>t</description>
 ${items
   .map(
-    (i) => `<item>${i.title !== undefined ? `<title>${esc(i.title)}</title>` : ''}${
-      i.guid !== undefined ? `<guid isPermaLink="false">${esc(i.guid)}</guid>` : ''
-    }${i.date !== undefined ? `<pubDate>${i.date}</pubDate>` : ''}<dc:creator>Test Author</dc:creator><description>${esc(
-      i.body,
-    )}</description></item>`,
+    (i) =>
+      `<item>${i.title !== undefined ? `<title>${esc(i.title)}</title>` : ''}${
+        i.guid !== undefined ? `<guid isPermaLink="false">${esc(i.guid)}</guid>` : ''
+      }${i.date !== undefined ? `<pubDate>${i.date}</pubDate>` : ''}<dc:creator>Test Author</dc:creator><description>${esc(
+        i.body,
+      )}</description></item>`,
   )
   .join('\n')}
 </channel></rss>`;

@@ -40,10 +40,22 @@ export function fold(text: string): string {
   return text.normalize('NFKD').replace(MARKS, '').toLowerCase();
 }
 
+/** Stems already computed: Porter2 costs ~5 µs a word, and vocabularies repeat heavily. */
+const STEM_CACHE = new Map<string, string>();
+const STEM_CACHE_LIMIT = 200_000;
+const LOWER_WORD = /^[a-z]+$/;
+
 /** Porter2 for alphabetic words of three letters or more; other terms unchanged. */
 export function stemWord(word: string): string {
-  if (word.length < 3 || !/^[a-z]+$/.test(word)) return word;
-  return stem(word);
+  if (word.length < 3 || !LOWER_WORD.test(word)) return word;
+  let stemmed = STEM_CACHE.get(word);
+  if (stemmed === undefined) {
+    stemmed = stem(word);
+    // A full cache starts over rather than tracking recency: cheap, and bounded.
+    if (STEM_CACHE.size >= STEM_CACHE_LIMIT) STEM_CACHE.clear();
+    STEM_CACHE.set(word, stemmed);
+  }
+  return stemmed;
 }
 
 function splitHumps(segment: string): string[] {
@@ -72,6 +84,19 @@ export function analyze(text: string): Term[] {
     const raw = match[0];
     const start = match.index;
     const end = start + raw.length;
+    // Fast path for the common case, a plain lower-case word: one part, no compounds.
+    if (LOWER_WORD.test(raw)) {
+      out.push({
+        term: clean(stemWord(raw)),
+        position,
+        start,
+        end,
+        compound: false,
+        stop: STOP_WORDS.has(raw),
+      });
+      position++;
+      continue;
+    }
     const push = (term: string, compound: boolean, stop = false): void => {
       if (term !== '') out.push({ term: clean(term), position, start, end, compound, stop });
     };

@@ -67,7 +67,10 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--trace', 'print the stages: route, primer, retrieval, context, answer, with times')
     .option('--json', 'JSON output: answer, citations and trace')
     .action(
-      async (words: string[], o: { kb: string; route?: string; budget?: number; trace?: boolean; json?: boolean }) => {
+      async (
+        words: string[],
+        o: { kb: string; route?: string; budget?: number; trace?: boolean; json?: boolean },
+      ) => {
         const kb = ctx.checkKbName(o.kb);
         const result = await ask(deps(ctx), {
           question: words.join(' '),

@@ -101,6 +101,56 @@ export const MIGRATIONS: readonly Migration[] = [
       END;
     `,
   },
+  {
+    version: 2,
+    description: 'per-occurrence view of the full-text index, for in-memory ranking',
+    sql: `
+      -- One row per term occurrence (term, chunk id, column, offset); read by term.
+      CREATE VIRTUAL TABLE chunk_instances USING fts5vocab (chunk_fts, 'instance');
+    `,
+  },
+  {
+    version: 3,
+    description: 'background jobs with leases, API keys',
+    sql: `
+      -- Jobs are claimed with a lease (lease_owner, lease_until); a running job whose lease
+      -- ran out is claimed again, so work survives a crash or restart.
+      CREATE TABLE jobs (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('queued', 'running', 'succeeded', 'failed')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        max_attempts INTEGER NOT NULL,
+        run_at TEXT NOT NULL,
+        lease_owner TEXT,
+        lease_until TEXT,
+        progress_done INTEGER NOT NULL DEFAULT 0,
+        progress_total INTEGER NOT NULL DEFAULT 0,
+        progress_label TEXT,
+        result TEXT,
+        error TEXT,
+        dedupe_key TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        finished_at TEXT
+      );
+      CREATE INDEX jobs_due ON jobs (state, run_at);
+      -- At most one active job per dedupe key (one sync per source at a time).
+      CREATE UNIQUE INDEX jobs_active_key ON jobs (dedupe_key)
+        WHERE dedupe_key IS NOT NULL AND state IN ('queued', 'running');
+
+      -- Only the SHA-256 of a key is stored; the key is shown once, when created.
+      CREATE TABLE api_keys (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        prefix TEXT NOT NULL,
+        hash TEXT NOT NULL UNIQUE,
+        created_at TEXT NOT NULL,
+        revoked_at TEXT
+      );
+    `,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.reduce((v, m) => Math.max(v, m.version), 0);

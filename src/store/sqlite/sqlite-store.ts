@@ -13,7 +13,10 @@ import { SYSTEM_CLOCK } from '../../core/seams.js';
 import type { SourceKind } from '../../sources/source.js';
 import {
   DEFAULT_FIELD_WEIGHTS,
+  FIELD_COUNT,
+  INDEX_FIELDS,
   type ChunkInput,
+  type ChunkTable,
   type ChunkRecord,
   type ChunkWithDocument,
   type DocumentFilter,
@@ -21,6 +24,11 @@ import {
   type DocumentRecord,
   type FieldWeights,
   type IntegrityReport,
+  type ApiKeyRecord,
+  type JobError,
+  type JobProgress,
+  type JobRecord,
+  type JobState,
   type KnowledgeBase,
   type KnowledgeBaseSummary,
   type LexicalHit,
@@ -28,6 +36,7 @@ import {
   type NewSource,
   type Page,
   type PageRequest,
+  type PostingList,
   type SourceOptions,
   type SourcePatch,
   type SourceRecord,
@@ -55,9 +64,9 @@ function translate(e: Error, path: string): Error {
   if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED')
     return new ShelfError('STORE_BUSY', {}, { cause: e });
   if (code.startsWith('SQLITE_CONSTRAINT_UNIQUE') || code === 'SQLITE_CONSTRAINT_PRIMARYKEY')
-    return new ShelfError('STORE_UNIQUE', { detail: (e).message }, { cause: e });
+    return new ShelfError('STORE_UNIQUE', { detail: e.message }, { cause: e });
   if (code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB')
-    return new ShelfError('STORE_CORRUPT', { path, detail: (e).message }, { cause: e });
+    return new ShelfError('STORE_CORRUPT', { path, detail: e.message }, { cause: e });
   return e;
 }
 
@@ -154,6 +163,43 @@ function toChunk(r: Row, prefix = ''): ChunkRecord {
   };
 }
 
+function toJob(r: Row): JobRecord {
+  return {
+    id: r.id as number,
+    kind: r.kind as string,
+    payload: json<Record<string, unknown>>(r.payload, {}),
+    state: r.state as JobState,
+    attempts: r.attempts as number,
+    maxAttempts: r.max_attempts as number,
+    runAt: r.run_at as string,
+    progress: {
+      done: r.progress_done as number,
+      total: r.progress_total as number,
+      ...defined({ label: str(r.progress_label) }),
+    },
+    createdAt: r.created_at as string,
+    updatedAt: r.updated_at as string,
+    ...defined({
+      leaseOwner: str(r.lease_owner),
+      leaseUntil: str(r.lease_until),
+      result: r.result == null ? undefined : json<unknown>(r.result, null),
+      error: r.error == null ? undefined : json<JobError>(r.error, { code: 'INTERNAL', message: '' }),
+      dedupeKey: str(r.dedupe_key),
+      finishedAt: str(r.finished_at),
+    }),
+  };
+}
+
+function toApiKey(r: Row): ApiKeyRecord {
+  return {
+    id: r.id as number,
+    name: r.name as string,
+    prefix: r.prefix as string,
+    createdAt: r.created_at as string,
+    ...defined({ revokedAt: str(r.revoked_at) }),
+  };
+}
+
 /** FTS5 MATCH expression: every term quoted (terms never contain quotes), OR-ed. */
 function matchExpression(terms: readonly string[]): string {
   return terms.map((t) => `"${t.replaceAll('"', '""')}"`).join(' OR ');
@@ -204,6 +250,30 @@ function kbClause(kbIds: readonly number[], column: string): { sql: string; para
   if (kbIds.length === 0) return { sql: '', params: [] };
   return { sql: ` AND ${column} IN (${kbIds.map(() => '?').join(',')})`, params: [...kbIds] };
 }
+
+/**
+ * Decodes an FTS5 `_docsize` record: one SQLite varint per column, the column's token count
+ * (fts5 source, fts5_storage.c "docsize" table). Writes FIELD_COUNT values at `at`.
+ */
+function decodeDocsize(sz: Uint8Array, out: Uint32Array, at: number): void {
+  let pos = 0;
+  for (let col = 0; col < FIELD_COUNT && pos < sz.length; col++) {
+    // SQLite varint: big-endian groups of 7 bits, high bit set on all but the last byte.
+    let value = 0;
+    for (let i = 0; i < 9 && pos < sz.length; i++) {
+      const byte = sz[pos++] ?? 0;
+      if (i === 8) {
+        value = value * 256 + byte;
+        break;
+      }
+      value = value * 128 + (byte & 0x7f);
+      if ((byte & 0x80) === 0) break;
+    }
+    out[at + col] = value;
+  }
+}
+
+const COLUMN_INDEX = new Map<string, number>(INDEX_FIELDS.map((f, i) => [f, i]));
 
 /** Opens (creating and migrating if needed) the SQLite store at `options.path`. */
 export function openSqliteStore(options: SqliteStoreOptions): Store {
@@ -317,6 +387,40 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     },
   );
 
+  const postingList = (term: string): PostingList => {
+    const rows = stmt('SELECT doc, col FROM chunk_instances WHERE term = ?').raw().all(term) as [
+      number,
+      string,
+    ][];
+    // Rows come ordered by chunk id, then column: count runs of the same chunk.
+    let n = 0;
+    let last = -1;
+    for (const [doc] of rows)
+      if (doc !== last) {
+        n++;
+        last = doc;
+      }
+    const chunkIds = new Uint32Array(n);
+    const fieldTf = new Uint16Array(n * FIELD_COUNT);
+    let k = -1;
+    last = -1;
+    for (const [doc, col] of rows) {
+      if (doc !== last) {
+        k++;
+        chunkIds[k] = doc;
+        last = doc;
+      }
+      const at = k * FIELD_COUNT + (COLUMN_INDEX.get(col) ?? 0);
+      fieldTf[at] = Math.min(0xffff, (fieldTf[at] ?? 0) + 1);
+    }
+    return { chunkIds, fieldTf };
+  };
+
+  const writeDocuments = db.transaction(
+    (inputs: Parameters<Store['upsertDocuments']>[0]): { id: number; outcome: UpsertOutcome }[] =>
+      inputs.map((i) => writeDocument(i.kbId, i.sourceId, i.document, i.chunks)),
+  );
+
   const store: Store = {
     location: path,
 
@@ -426,6 +530,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     upsertDocument: ({ kbId, sourceId, document, chunks }) =>
       run(() => writeDocument.immediate(kbId, sourceId, document, chunks)),
 
+    upsertDocuments: (inputs) => run(() => writeDocuments.immediate(inputs)),
     documentHashes: (sourceId) =>
       run(
         () =>
@@ -560,6 +665,225 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
              WHERE 1 = 1${kb.sql} GROUP BY t.tag COLLATE NOCASE ORDER BY documents DESC, name`,
           )
           .all(...kb.params) as { name: string; documents: number }[];
+      }),
+
+    indexVersion: () =>
+      run(() => {
+        // data_version moves when another connection commits; total_changes when this one writes.
+        const other = db.pragma('data_version', { simple: true }) as number;
+        const own = (stmt('SELECT total_changes() AS n').get() as { n: number }).n;
+        return `${other}:${own}`;
+      }),
+    chunkTable: () =>
+      run((): ChunkTable => {
+        const max = (stmt('SELECT max(id) AS m FROM chunks').get() as { m: number | null }).m ?? 0;
+        const size = max + 1;
+        const documentId = new Uint32Array(size);
+        const kbId = new Uint32Array(size);
+        const fieldLengths = new Uint32Array(size * FIELD_COUNT);
+        let chunkCount = 0;
+        const rows = stmt(
+          'SELECT c.id, c.document_id, c.kb_id, s.sz FROM chunks c LEFT JOIN chunk_fts_docsize s ON s.id = c.id',
+        )
+          .raw()
+          .iterate() as IterableIterator<[number, number, number, Uint8Array | null]>;
+        for (const [id, doc, kb, sz] of rows) {
+          documentId[id] = doc;
+          kbId[id] = kb;
+          if (sz) decodeDocsize(sz, fieldLengths, id * FIELD_COUNT);
+          chunkCount++;
+        }
+        return { size, chunkCount, documentId, kbId, fieldLengths };
+      }),
+    postings: (terms) =>
+      run(() => {
+        const out = new Map<string, PostingList>();
+        for (const t of terms) if (!out.has(t)) out.set(t, postingList(t));
+        return out;
+      }),
+    filterChunks: (chunkIds, filter) =>
+      run(() => {
+        if (chunkIds.length === 0) return new Set<number>();
+        const f = filterSql(filter);
+        const rows = db
+          .prepare(
+            `SELECT c.id FROM chunks c JOIN documents d ON d.id = c.document_id
+             WHERE c.id IN (SELECT value FROM json_each(?))${f.sql}`,
+          )
+          .raw()
+          .all(JSON.stringify(chunkIds), ...f.params) as [number][];
+        return new Set(rows.map((r) => r[0]));
+      }),
+    enqueueJob: (job) =>
+      run(() =>
+        db
+          .transaction((): { job: JobRecord; created: boolean } => {
+            if (job.dedupeKey !== undefined) {
+              const active = stmt(
+                `SELECT * FROM jobs WHERE dedupe_key = ? AND state IN ('queued', 'running')`,
+              ).get(job.dedupeKey) as Row | undefined;
+              if (active) return { job: toJob(active), created: false };
+            }
+            const stamp = now();
+            const info = stmt(
+              `INSERT INTO jobs (kind, payload, state, max_attempts, run_at, dedupe_key, created_at, updated_at)
+               VALUES (?, ?, 'queued', ?, ?, ?, ?, ?)`,
+            ).run(
+              job.kind,
+              JSON.stringify(job.payload),
+              job.maxAttempts ?? 3,
+              stamp,
+              job.dedupeKey ?? null,
+              stamp,
+              stamp,
+            );
+            return {
+              job: toJob(stmt('SELECT * FROM jobs WHERE id = ?').get(info.lastInsertRowid) as Row),
+              created: true,
+            };
+          })
+          .immediate(),
+      ),
+
+    getJob: (id) =>
+      run(() => {
+        const r = stmt('SELECT * FROM jobs WHERE id = ?').get(id) as Row | undefined;
+        return r ? toJob(r) : undefined;
+      }),
+
+    listJobs: (filter, page) =>
+      run((): Page<JobRecord> => {
+        const parts: string[] = [];
+        const params: unknown[] = [];
+        if (filter.state !== undefined) {
+          parts.push('state = ?');
+          params.push(filter.state);
+        }
+        if (filter.kind !== undefined) {
+          parts.push('kind = ?');
+          params.push(filter.kind);
+        }
+        const where = parts.length > 0 ? `WHERE ${parts.join(' AND ')}` : '';
+        const total = (db.prepare(`SELECT count(*) AS n FROM jobs ${where}`).get(...params) as { n: number })
+          .n;
+        const rows = db
+          .prepare(`SELECT * FROM jobs ${where} ORDER BY id DESC LIMIT ? OFFSET ?`)
+          .all(...params, page.limit, page.offset) as Row[];
+        return { items: rows.map(toJob), total };
+      }),
+
+    claimJob: (workerId, leaseMs) =>
+      run(() =>
+        db
+          .transaction((): JobRecord | undefined => {
+            const at = clock.now();
+            const stamp = at.toISOString();
+            // A worker that died on the last attempt leaves a running job nobody may retry.
+            stmt(
+              `UPDATE jobs SET state = 'failed', lease_owner = NULL, lease_until = NULL, finished_at = ?, updated_at = ?,
+                 error = COALESCE(error, ?)
+               WHERE state = 'running' AND lease_until < ? AND attempts >= max_attempts`,
+            ).run(
+              stamp,
+              stamp,
+              JSON.stringify({
+                code: 'INTERNAL',
+                message: 'The worker stopped before finishing the last attempt.',
+              }),
+              stamp,
+            );
+            const due = stmt(
+              `SELECT id FROM jobs
+               WHERE (state = 'queued' AND run_at <= ?) OR (state = 'running' AND lease_until < ?)
+               ORDER BY run_at, id LIMIT 1`,
+            ).get(stamp, stamp) as { id: number } | undefined;
+            if (!due) return undefined;
+            stmt(
+              `UPDATE jobs SET state = 'running', lease_owner = ?, lease_until = ?, attempts = attempts + 1, updated_at = ?
+               WHERE id = ?`,
+            ).run(workerId, new Date(at.getTime() + leaseMs).toISOString(), stamp, due.id);
+            return toJob(stmt('SELECT * FROM jobs WHERE id = ?').get(due.id) as Row);
+          })
+          .immediate(),
+      ),
+
+    heartbeatJob: (id, workerId, leaseMs, progress?: JobProgress) =>
+      run(() => {
+        const at = clock.now();
+        const until = new Date(at.getTime() + leaseMs).toISOString();
+        const info = progress
+          ? stmt(
+              `UPDATE jobs SET lease_until = ?, updated_at = ?, progress_done = ?, progress_total = ?, progress_label = ?
+               WHERE id = ? AND lease_owner = ? AND state = 'running'`,
+            ).run(
+              until,
+              at.toISOString(),
+              progress.done,
+              progress.total,
+              progress.label ?? null,
+              id,
+              workerId,
+            )
+          : stmt(
+              `UPDATE jobs SET lease_until = ?, updated_at = ? WHERE id = ? AND lease_owner = ? AND state = 'running'`,
+            ).run(until, at.toISOString(), id, workerId);
+        return info.changes > 0;
+      }),
+
+    completeJob: (id, workerId, result) =>
+      run(() => {
+        const stamp = now();
+        return (
+          stmt(
+            `UPDATE jobs SET state = 'succeeded', result = ?, error = NULL, lease_owner = NULL, lease_until = NULL,
+               finished_at = ?, updated_at = ?
+             WHERE id = ? AND lease_owner = ? AND state = 'running'`,
+          ).run(JSON.stringify(result ?? null), stamp, stamp, id, workerId).changes > 0
+        );
+      }),
+
+    failJob: (id, workerId, error, retryAt) =>
+      run(() => {
+        const stamp = now();
+        const info =
+          retryAt !== undefined
+            ? stmt(
+                `UPDATE jobs SET state = 'queued', run_at = ?, error = ?, lease_owner = NULL, lease_until = NULL, updated_at = ?
+                 WHERE id = ? AND lease_owner = ? AND state = 'running'`,
+              ).run(retryAt, JSON.stringify(error), stamp, id, workerId)
+            : stmt(
+                `UPDATE jobs SET state = 'failed', error = ?, lease_owner = NULL, lease_until = NULL, finished_at = ?,
+                   updated_at = ?
+                 WHERE id = ? AND lease_owner = ? AND state = 'running'`,
+              ).run(JSON.stringify(error), stamp, stamp, id, workerId);
+        return info.changes > 0;
+      }),
+
+    createApiKey: (key) =>
+      run(() => {
+        const info = stmt('INSERT INTO api_keys (name, prefix, hash, created_at) VALUES (?, ?, ?, ?)').run(
+          key.name,
+          key.prefix,
+          key.hash,
+          now(),
+        );
+        return toApiKey(stmt('SELECT * FROM api_keys WHERE id = ?').get(info.lastInsertRowid) as Row);
+      }),
+
+    findApiKey: (hash) =>
+      run(() => {
+        const r = stmt('SELECT * FROM api_keys WHERE hash = ?').get(hash) as Row | undefined;
+        return r ? toApiKey(r) : undefined;
+      }),
+
+    listApiKeys: () => run(() => (stmt('SELECT * FROM api_keys ORDER BY id').all() as Row[]).map(toApiKey)),
+
+    revokeApiKey: (id) =>
+      run(() => {
+        const exists = stmt('SELECT 1 FROM api_keys WHERE id = ?').get(id) !== undefined;
+        if (exists)
+          stmt('UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?').run(now(), id);
+        return exists;
       }),
 
     integrityCheck: () =>

@@ -1,0 +1,108 @@
+/**
+ * Peers: shelf against MiniSearch, Orama, FlexSearch, Lunr and raw SQLite FTS5, on every
+ * collection in ../shared/eval, all in one process and one run: nDCG@10, build time,
+ * query p50/p99 (top 1000 per query; first pass and a second, warm pass) and heap growth
+ * after building and after querying (in-memory caches count).
+ * Ratios are against raw FTS5 measured in the same run.
+ *   NODE_OPTIONS=--expose-gc npx tsx bench/peers/run.ts [collection,...] [engine,...]
+ */
+import { join } from 'node:path';
+import { loadBeir } from '../../src/eval/beir.js';
+import { evaluate, type Retrieved } from '../../src/eval/metrics.js';
+import { COLLECTIONS, EVAL_DIR, REFERENCE_NDCG } from '../lib/collections.js';
+import { f4, fmb, fms, heapBytes, percentiles, table, type Percentiles } from '../lib/measure.js';
+import { ENGINES } from './engines.js';
+
+const HITS = 1000;
+const onlyCollections = process.argv[2]?.split(',');
+const onlyEngines = process.argv[3]?.split(',');
+
+interface Row {
+  engine: string;
+  ndcg10: number;
+  buildMs: number;
+  cold: Percentiles;
+  warm: Percentiles;
+  heap: number;
+  heapAfter: number;
+}
+
+for (const spec of COLLECTIONS) {
+  if (onlyCollections && !onlyCollections.includes(spec.name)) continue;
+  const c = await loadBeir(join(EVAL_DIR, spec.name), spec.qrels);
+  const judged = [...c.qrels.keys()].filter((q) => c.queries.has(q));
+  const rows: Row[] = [];
+  for (const engine of ENGINES) {
+    if (onlyEngines && !onlyEngines.includes(engine.name)) continue;
+    const heapBefore = heapBytes();
+    const started = performance.now();
+    const built = await engine.build(c.corpus);
+    const buildMs = performance.now() - started;
+    const heap = heapBytes() - heapBefore;
+    const pass = async (): Promise<{ run: Map<string, Retrieved[]>; times: number[] }> => {
+      const run = new Map<string, Retrieved[]>();
+      const times: number[] = [];
+      for (const qid of judged) {
+        const t0 = performance.now();
+        const hits = await built.search(c.queries.get(qid) ?? '', HITS);
+        times.push(performance.now() - t0);
+        run.set(
+          qid,
+          hits.filter((h) => h.docId !== qid),
+        );
+      }
+      return { run, times };
+    };
+    const cold = await pass();
+    const warm = await pass();
+    const heapAfter = heapBytes() - heapBefore;
+    built.close();
+    rows.push({
+      engine: engine.name,
+      ndcg10: evaluate(cold.run, c.qrels).ndcg10,
+      buildMs,
+      cold: percentiles(cold.times),
+      warm: percentiles(warm.times),
+      heap,
+      heapAfter,
+    });
+  }
+  const fts = rows.find((r) => r.engine === 'fts5');
+  const ratio = (x: number, base: number | undefined): string => (base ? `${(x / base).toFixed(2)}x` : '-');
+  console.log(`\n## ${spec.name} (${c.corpus.length} docs, ${judged.length} queries, top ${HITS})\n`);
+  console.log(
+    table([
+      [
+        'engine',
+        'nDCG@10',
+        'issue',
+        'build ms',
+        'p50 ms',
+        'p99 ms',
+        'warm p50',
+        'warm p99',
+        'p50/fts5',
+        'p99/fts5',
+        'warm p50/fts5',
+        'warm p99/fts5',
+        'heap',
+      ],
+      ...rows.map((r) => [
+        r.engine,
+        f4(r.ndcg10),
+        f4(REFERENCE_NDCG[spec.name]?.[r.engine]),
+        fms(r.buildMs),
+        fms(r.cold.p50),
+        fms(r.cold.p99),
+        fms(r.warm.p50),
+        fms(r.warm.p99),
+        ratio(r.cold.p50, fts?.cold.p50),
+        ratio(r.cold.p99, fts?.cold.p99),
+        ratio(r.warm.p50, fts?.warm.p50),
+        ratio(r.warm.p99, fts?.warm.p99),
+        fmb(r.heap),
+        fmb(r.heapAfter),
+      ]),
+    ]),
+  );
+}

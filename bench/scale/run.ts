@@ -1,0 +1,130 @@
+/**
+ * Scale: N synthetic chunks (default 1,000,000) through shelf's real ingest path, then the
+ * real search path. Text is drawn from the test collections' vocabulary, each word sampled
+ * by its observed frequency (a Zipf-like distribution), with a fixed seed; one document of
+ * one chunk per row, like the BEIR corpora, written 1000 documents per transaction
+ * (Store.upsertDocuments). Queries are the collections' real test queries.
+ * Reports ingest time, database size, query p50/p99 (first and warm pass) and peak RSS.
+ *   npx tsx bench/scale/run.ts [chunks]
+ */
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DEFAULT_CHUNK_OPTIONS } from '../../src/chunk/chunk.js';
+import type { ParsedDocument } from '../../src/core/document.js';
+import { loadBeir } from '../../src/eval/beir.js';
+import { contentHash, documentInput, prepareChunks } from '../../src/ingest/prepare.js';
+import { search } from '../../src/search/search.js';
+import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import { COLLECTIONS, EVAL_DIR } from '../lib/collections.js';
+import { fmb, fms, percentiles } from '../lib/measure.js';
+
+const total = Number(process.argv[2] ?? 1_000_000);
+if (!Number.isInteger(total) || total < 1) throw new Error('usage: bench/scale/run.ts [chunks]');
+
+/** mulberry32: a small seeded PRNG, so every run indexes the same text. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+// Vocabulary and real queries from the four collections.
+const counts = new Map<string, number>();
+const queries: string[] = [];
+for (const spec of COLLECTIONS) {
+  const c = await loadBeir(join(EVAL_DIR, spec.name), spec.qrels);
+  for (const d of c.corpus)
+    for (const w of `${d.title} ${d.text}`.match(/\p{L}[\p{L}'-]*/gu) ?? [])
+      counts.set(w, (counts.get(w) ?? 0) + 1);
+  for (const qid of c.qrels.keys()) {
+    const q = c.queries.get(qid);
+    if (q !== undefined) queries.push(q);
+  }
+}
+const vocab = [...counts].sort((a, b) => b[1] - a[1]);
+const words = vocab.map(([w]) => w);
+const cumulative = new Float64Array(vocab.length);
+let acc = 0;
+vocab.forEach(([, n], i) => (cumulative[i] = acc += n));
+const random = prng(42);
+const word = (): string => {
+  const x = random() * acc;
+  let lo = 0;
+  let hi = cumulative.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((cumulative[mid] ?? 0) < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return words[lo] ?? '';
+};
+const sentence = (n: number): string => Array.from({ length: n }, word).join(' ');
+console.log(`vocabulary ${words.length} words; ${queries.length} queries; ${total} chunks`);
+
+const dir = mkdtempSync(join(tmpdir(), 'shelf-scale-'));
+const path = join(dir, 'shelf.db');
+const store = openSqliteStore({ path });
+const kb = await store.createKnowledgeBase('scale');
+const source = await store.addSource({ kbId: kb.id, kind: 'text', location: 'synthetic' });
+const BATCH = 1000;
+const started = performance.now();
+let batch: Parameters<typeof store.upsertDocuments>[0][number][] = [];
+for (let i = 0; i < total; i++) {
+  const length = 60 + Math.floor(random() * 80);
+  const doc: ParsedDocument = {
+    key: `s${i}`,
+    kind: 'text',
+    title: sentence(4 + Math.floor(random() * 6)),
+    tags: [],
+    blocks: [{ kind: 'paragraph', text: sentence(length) + '.' }],
+  };
+  batch.push({
+    kbId: kb.id,
+    sourceId: source.id,
+    document: documentInput(doc, [], contentHash(doc, [], DEFAULT_CHUNK_OPTIONS)),
+    chunks: prepareChunks(doc, [], DEFAULT_CHUNK_OPTIONS),
+  });
+  if (batch.length === BATCH || i === total - 1) {
+    await store.upsertDocuments(batch);
+    batch = [];
+  }
+  if ((i + 1) % 100_000 === 0)
+    console.log(`  ${i + 1} chunks, ${((performance.now() - started) / 1000).toFixed(0)} s`);
+}
+const ingestMs = performance.now() - started;
+const chunks = (await store.listKnowledgeBases())[0]?.chunkCount ?? 0;
+const size = readdirSync(dir).reduce((s, f) => s + statSync(join(dir, f)).size, 0);
+
+const pass = async (): Promise<number[]> => {
+  const times: number[] = [];
+  for (const q of queries) {
+    const t0 = performance.now();
+    await search(store, { query: q.slice(0, 4000), kbIds: [kb.id], limit: 10 });
+    times.push(performance.now() - t0);
+  }
+  return times;
+};
+const firstStarted = performance.now();
+const cold = percentiles(await pass());
+const firstPassMs = performance.now() - firstStarted;
+const warm = percentiles(await pass());
+await store.close();
+rmSync(dir, { recursive: true, force: true });
+const peakRss = process.resourceUsage().maxRSS * 1024;
+
+console.log(`\n## scale: ${chunks} chunks\n`);
+console.log(
+  `ingest        ${(ingestMs / 1000).toFixed(1)} s (${Math.round(chunks / (ingestMs / 1000))} chunks/s)`,
+);
+console.log(`database      ${fmb(size)}`);
+console.log(
+  `first pass    p50 ${fms(cold.p50)} ms, p99 ${fms(cold.p99)} ms (${queries.length} queries in ${(firstPassMs / 1000).toFixed(1)} s, index loaded on first use)`,
+);
+console.log(`warm pass     p50 ${fms(warm.p50)} ms, p99 ${fms(warm.p99)} ms`);
+console.log(`peak RSS      ${fmb(peakRss)}`);

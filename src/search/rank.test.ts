@@ -1,0 +1,216 @@
+import fc from 'fast-check';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
+import { chunkInput, documentInput } from '../store/store-contract.js';
+import type { Store } from '../store/store.js';
+import { analyzeQuery, indexText } from '../text/analyze.js';
+import { DEFAULT_RANK_OPTIONS, rankChunks, type RankOptions } from './rank.js';
+
+interface Doc {
+  readonly title: string;
+  readonly chunks: readonly string[];
+}
+
+async function fill(
+  store: Store,
+  docs: readonly Doc[],
+  kbName = 'default',
+): Promise<{ kbId: number; ids: number[] }> {
+  const kb = await store.createKnowledgeBase(kbName);
+  const source = await store.addSource({ kbId: kb.id, kind: 'text', location: `mem:${kbName}` });
+  const ids: number[] = [];
+  for (const [i, d] of docs.entries()) {
+    const { id } = await store.upsertDocument({
+      kbId: kb.id,
+      sourceId: source.id,
+      document: documentInput(`d${i}`, {
+        title: d.title,
+        author: i % 2 === 0 ? 'Even Author' : 'Odd Author',
+      }),
+      chunks: d.chunks.map((text, ordinal) =>
+        chunkInput(ordinal, text, {
+          index: { title: indexText(d.title), heading: '', body: indexText(text), tags: '' },
+        }),
+      ),
+    });
+    ids.push(id);
+  }
+  return { kbId: kb.id, ids };
+}
+
+/** BM25F written out from the texts, independently of the posting lists (title and body only). */
+function oracle(docs: readonly Doc[], query: string, o: RankOptions): Map<string, number> {
+  const rows = docs.flatMap((d, di) =>
+    d.chunks.map((text, ci) => ({
+      key: `${di}/${ci}`,
+      title: indexText(d.title).split(' ').filter(Boolean),
+      body: indexText(text).split(' ').filter(Boolean),
+    })),
+  );
+  const n = rows.length;
+  const avgTitle = rows.reduce((s, r) => s + r.title.length, 0) / n;
+  const avgBody = rows.reduce((s, r) => s + r.body.length, 0) / n;
+  const terms = analyzeQuery(query);
+  const totalCount = terms.reduce((s, t) => s + t.count, 0);
+  const scores = new Map<string, number>();
+  for (const t of terms) {
+    const df = rows.filter((r) => r.title.includes(t.term) || r.body.includes(t.term)).length;
+    if (df === 0) continue;
+    const idf = Math.log(1 + (n - df + 0.5) / (df + 0.5));
+    for (const r of rows) {
+      const tfTitle = r.title.filter((x) => x === t.term).length;
+      const tfBody = r.body.filter((x) => x === t.term).length;
+      const norm = (len: number, avg: number): number => (avg === 0 ? 0 : 1 / (1 - o.b + (o.b * len) / avg));
+      const tf =
+        o.fieldWeights.title * tfTitle * norm(r.title.length, avgTitle) +
+        o.fieldWeights.body * tfBody * norm(r.body.length, avgBody);
+      if (tf <= 0) continue;
+      const add = (t.count / totalCount) * idf * (o.k1 + 1) * (tf / (o.k1 + tf));
+      scores.set(r.key, (scores.get(r.key) ?? 0) + add);
+    }
+  }
+  return scores;
+}
+
+describe('rankChunks', () => {
+  let store: Store;
+  beforeEach(() => {
+    store = openSqliteStore({ path: ':memory:' });
+  });
+  afterEach(async () => {
+    await store.close();
+  });
+
+  it('scores chunks exactly as BM25F written out from the texts', async () => {
+    const word = fc.constantFrom('kernel', 'uart', 'boot', 'loader', 'flash', 'timer', 'the', 'driver');
+    const text = fc.array(word, { minLength: 1, maxLength: 12 }).map((w) => w.join(' '));
+    const docsArb = fc.array(
+      fc.record({ title: text, chunks: fc.array(text, { minLength: 1, maxLength: 3 }) }),
+      { minLength: 1, maxLength: 6 },
+    );
+    await fc.assert(
+      fc.asyncProperty(docsArb, text, async (docs, query) => {
+        const s = openSqliteStore({ path: ':memory:' });
+        try {
+          const { kbId, ids } = await fill(s, docs);
+          const options = { ...DEFAULT_RANK_OPTIONS, feedback: false as const };
+          const got = await rankChunks(s, { query, kbIds: [kbId], limit: 100, perDocument: false, options });
+          const want = oracle(docs, query, options);
+          expect(got.hits).toHaveLength(want.size);
+          for (const h of got.hits) {
+            const chunks = await s.getChunks(h.documentId);
+            const ordinal = chunks.find((c) => c.id === h.chunkId)?.ordinal;
+            const key = `${ids.indexOf(h.documentId)}/${ordinal}`;
+            expect(h.score).toBeCloseTo(want.get(key) ?? Number.NaN, 4);
+          }
+          for (let i = 1; i < got.hits.length; i++)
+            expect(got.hits[i - 1]!.score).toBeGreaterThanOrEqual(got.hits[i]!.score);
+        } finally {
+          await s.close();
+        }
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it('keeps the best chunk of each document unless asked for every chunk', async () => {
+    const { kbId, ids } = await fill(store, [
+      { title: 'Serial', chunks: ['uart uart uart baud', 'uart once', 'nothing here'] },
+      { title: 'Other', chunks: ['uart'] },
+    ]);
+    const perDoc = await rankChunks(store, { query: 'uart', kbIds: [kbId], limit: 10 });
+    expect(perDoc.hits.map((h) => h.documentId)).toEqual([ids[0], ids[1]]);
+    const all = await rankChunks(store, { query: 'uart', kbIds: [kbId], limit: 10, perDocument: false });
+    expect(all.hits).toHaveLength(3);
+    expect(all.hits[0]!.chunkId).toBe(perDoc.hits[0]!.chunkId);
+  });
+
+  it('searches only the requested knowledge bases', async () => {
+    await fill(store, [{ title: 'A', chunks: ['walrus'] }], 'one');
+    const two = await fill(store, [{ title: 'B', chunks: ['walrus walrus'] }], 'two');
+    const hits = await rankChunks(store, { query: 'walrus', kbIds: [two.kbId], limit: 10 });
+    expect(hits.hits.map((h) => h.documentId)).toEqual(two.ids);
+    expect((await rankChunks(store, { query: 'walrus', kbIds: [], limit: 10 })).hits).toHaveLength(2);
+  });
+
+  it('applies document filters, even when they reject every over-fetched hit', async () => {
+    // 500 strong matches by "Even Author" would fill the over-fetch window; the one weak
+    // match by "Odd Author" must still be found.
+    const docs: Doc[] = Array.from({ length: 1001 }, (_, i) =>
+      i % 2 === 0
+        ? { title: 'engine engine', chunks: ['engine engine engine'] }
+        : { title: 'x', chunks: ['nothing'] },
+    );
+    docs[1] = { title: 'weak', chunks: ['engine and many other words that dilute the match'] };
+    const { kbId, ids } = await fill(store, docs);
+    const odd = await rankChunks(store, {
+      query: 'engine',
+      kbIds: [kbId],
+      limit: 5,
+      filter: { author: 'odd' },
+    });
+    expect(odd.hits.map((h) => h.documentId)).toEqual([ids[1]]);
+  });
+
+  it('sees documents written after an earlier query', async () => {
+    const { kbId } = await fill(store, [{ title: 'A', chunks: ['alpha'] }]);
+    expect((await rankChunks(store, { query: 'beta', kbIds: [kbId], limit: 10 })).hits).toEqual([]);
+    const source = (await store.listSources(kbId))[0]!;
+    const { id } = await store.upsertDocument({
+      kbId,
+      sourceId: source.id,
+      document: documentInput('late'),
+      chunks: [chunkInput(0, 'beta')],
+    });
+    const after = await rankChunks(store, { query: 'beta', kbIds: [kbId], limit: 10 });
+    expect(after.hits.map((h) => h.documentId)).toEqual([id]);
+    await store.deleteDocument(id);
+    expect((await rankChunks(store, { query: 'beta', kbIds: [kbId], limit: 10 })).hits).toEqual([]);
+  });
+
+  it('adds feedback terms from the top documents and can then find documents without a query term', async () => {
+    const { kbId, ids } = await fill(store, [
+      { title: 'Bootloader', chunks: ['bootloader flash firmware update'] },
+      { title: 'Bootloader notes', chunks: ['bootloader firmware signing'] },
+      { title: 'Firmware', chunks: ['firmware image layout'] },
+      { title: 'Unrelated', chunks: ['garden soil compost'] },
+    ]);
+    const feedback = { docs: 2, terms: 5, originalWeight: 0.5 };
+    const plain = await rankChunks(store, {
+      query: 'bootloader',
+      kbIds: [kbId],
+      limit: 10,
+      options: { feedback: false },
+    });
+    expect(plain.hits.map((h) => h.documentId)).not.toContain(ids[2]);
+    const expanded = await rankChunks(store, {
+      query: 'bootloader',
+      kbIds: [kbId],
+      limit: 10,
+      options: { feedback },
+    });
+    expect(expanded.expansion.map((t) => t.term)).toContain('firmwar');
+    expect(expanded.hits.map((h) => h.documentId)).toContain(ids[2]);
+    expect(expanded.hits.map((h) => h.documentId)).not.toContain(ids[3]);
+  });
+
+  it('returns nothing for a query of unknown words or no words', async () => {
+    const { kbId } = await fill(store, [{ title: 'A', chunks: ['alpha'] }]);
+    expect((await rankChunks(store, { query: 'zzzz', kbIds: [kbId], limit: 10 })).hits).toEqual([]);
+    expect((await rankChunks(store, { query: '!!!', kbIds: [kbId], limit: 10 })).hits).toEqual([]);
+  });
+
+  it('keeps the rarest terms of an overlong query', async () => {
+    const { kbId } = await fill(store, [
+      { title: 'A', chunks: ['common common rare'] },
+      { title: 'B', chunks: ['common'] },
+    ]);
+    const r = await rankChunks(store, {
+      query: 'common rare',
+      kbIds: [kbId],
+      limit: 10,
+      options: { maxTerms: 1 },
+    });
+    expect(r.terms).toEqual(['rare']);
+  });
+});
