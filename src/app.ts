@@ -1,10 +1,17 @@
 /**
  * The composition root: the one place that picks default implementations for the seams
  * (`options.store ?? openSqliteStore(...)`). Everything else receives them explicitly.
+ * With an embedder configured, the store's document writes carry vectors (withEmbeddings);
+ * with a chat model configured, answers are generated (`llm`); unset means offline.
  */
 import { join } from 'node:path';
 import type { Config } from './core/config.js';
 import { SILENT_LOGGER, SYSTEM_CLOCK, type Clock, type Fetcher, type Logger } from './core/seams.js';
+import type { Embedder } from './embed/embedder.js';
+import { withEmbeddings } from './embed/embeddings.js';
+import { embedderFromConfig } from './embed/openai-embedder.js';
+import type { Llm } from './llm/llm.js';
+import { llmFromConfig } from './llm/openai-llm.js';
 import { createFetcher } from './sources/fetch.js';
 import { openSqliteStore } from './store/sqlite/sqlite-store.js';
 import type { Store } from './store/store.js';
@@ -15,6 +22,10 @@ export interface App {
   readonly fetcher: Fetcher;
   readonly clock: Clock;
   readonly logger: Logger;
+  /** The chat model for generated answers, when configured. */
+  readonly llm?: Llm;
+  /** The embedder for dense retrieval, when configured. */
+  readonly embedder?: Embedder;
   close(): Promise<void>;
 }
 
@@ -24,6 +35,9 @@ export interface AppOptions {
   readonly fetcher?: Fetcher;
   readonly clock?: Clock;
   readonly logger?: Logger;
+  /** null: no model even if the configuration names one. */
+  readonly llm?: Llm | null;
+  readonly embedder?: Embedder | null;
 }
 
 /** Path of the embedded database under the shelf home. */
@@ -35,7 +49,19 @@ export function openApp(options: AppOptions): App {
   const { config } = options;
   const clock = options.clock ?? SYSTEM_CLOCK;
   const logger = options.logger ?? SILENT_LOGGER;
-  const store = options.store ?? openSqliteStore({ path: databasePath(config), clock });
+  const base = options.store ?? openSqliteStore({ path: databasePath(config), clock });
   const fetcher = options.fetcher ?? createFetcher({ config: config.fetch, logger });
-  return { config, store, fetcher, clock, logger, close: () => store.close() };
+  const llm = options.llm === null ? undefined : (options.llm ?? llmFromConfig(config));
+  const embedder = options.embedder === null ? undefined : (options.embedder ?? embedderFromConfig(config));
+  const store = embedder ? withEmbeddings(base, embedder, { logger }) : base;
+  return {
+    config,
+    store,
+    fetcher,
+    clock,
+    logger,
+    ...(llm ? { llm } : {}),
+    ...(embedder ? { embedder } : {}),
+    close: () => base.close(),
+  };
 }

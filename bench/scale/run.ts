@@ -5,7 +5,7 @@
  * one chunk per row, like the BEIR corpora, written 1000 documents per transaction
  * (Store.upsertDocuments). Queries are the collections' real test queries.
  * Reports ingest time, database size, query p50/p99 (first and warm pass) and peak RSS.
- *   npx tsx bench/scale/run.ts [chunks]
+ *   npx tsx bench/scale/run.ts [chunks] [queries]
  */
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,7 +20,9 @@ import { COLLECTIONS, EVAL_DIR } from '../lib/collections.js';
 import { fmb, fms, percentiles } from '../lib/measure.js';
 
 const total = Number(process.argv[2] ?? 1_000_000);
-if (!Number.isInteger(total) || total < 1) throw new Error('usage: bench/scale/run.ts [chunks]');
+const queryCount = Number(process.argv[3] ?? 200);
+if (!Number.isInteger(total) || total < 1 || !Number.isInteger(queryCount) || queryCount < 1)
+  throw new Error('usage: bench/scale/run.ts [chunks] [queries]');
 
 /** mulberry32: a small seeded PRNG, so every run indexes the same text. */
 function prng(seed: number): () => number {
@@ -36,7 +38,7 @@ function prng(seed: number): () => number {
 
 // Vocabulary and real queries from the four collections.
 const counts = new Map<string, number>();
-const queries: string[] = [];
+const allQueries: string[] = [];
 for (const spec of COLLECTIONS) {
   const c = await loadBeir(join(EVAL_DIR, spec.name), spec.qrels);
   for (const d of c.corpus)
@@ -44,9 +46,12 @@ for (const spec of COLLECTIONS) {
       counts.set(w, (counts.get(w) ?? 0) + 1);
   for (const qid of c.qrels.keys()) {
     const q = c.queries.get(qid);
-    if (q !== undefined) queries.push(q);
+    if (q !== undefined) allQueries.push(q);
   }
 }
+// An even spread over the collections' judged queries, `queryCount` of them.
+const step = Math.max(1, Math.floor(allQueries.length / queryCount));
+const queries = allQueries.filter((_, i) => i % step === 0).slice(0, queryCount);
 const vocab = [...counts].sort((a, b) => b[1] - a[1]);
 const words = vocab.map(([w]) => w);
 const cumulative = new Float64Array(vocab.length);

@@ -1,14 +1,24 @@
 /**
  * `ask(deps, request)`: the stage pipeline question → init → route → primer → retrieve →
- * assemble → answer, each stage recorded in the trace with its time and decisions. The
- * answer is extractive (offline, deterministic); the primer is kept in the result for
- * generated answers.
+ * assemble → answer, each stage recorded in the trace with its time and decisions.
+ *
+ * Offline the answer is extractive (deterministic). With a chat model (`deps.llm`) it is
+ * generated from the primer, the context and the history, streamed to `onToken` and
+ * checked (citations, support); when the model fails before writing anything, the
+ * extractive answer stands in and the trace and `answer.fallback` say why. Weak evidence
+ * declines without asking the model, and vague and catalogue questions stay rule-based.
+ * With an embedder (`deps.embedder`) whose vectors the knowledge base holds, retrieval is
+ * hybrid; otherwise lexical, with the reason in the trace.
  */
 import type { Clock } from '../core/seams.js';
-import { ShelfError } from '../core/errors.js';
+import { ShelfError, toShelfError } from '../core/errors.js';
+import type { Embedder } from '../embed/embedder.js';
+import { denseStatus, type DenseStatus } from '../embed/embeddings.js';
+import type { Llm } from '../llm/llm.js';
 import type { KnowledgeBase, Store } from '../store/store.js';
 import { answerCatalog, answerVague } from './answer/catalog.js';
 import { answerExtractive, isWeak, MIN_COVERAGE, MIN_STRENGTH } from './answer/extractive.js';
+import { answerGenerative } from './answer/generative.js';
 import { assemble, DEFAULT_BUDGET, renderContext } from './assemble.js';
 import { retrieve, type Retrieval } from './retrieve.js';
 import { route as routeQuestion } from './route.js';
@@ -40,6 +50,12 @@ export interface AskDeps {
   readonly clock: Clock;
   /** Milliseconds for the trace (default performance.now). */
   readonly now?: () => number;
+  /** The chat model for generated answers; absent: extractive answers. */
+  readonly llm?: Llm;
+  /** The embedder for dense candidates; absent: lexical retrieval. */
+  readonly embedder?: Embedder;
+  /** Dense candidates fused with BM25 (default 100). */
+  readonly denseCandidates?: number;
 }
 
 export interface AskRequest {
@@ -52,6 +68,16 @@ export interface AskRequest {
   readonly history?: readonly Turn[];
   /** Context budget in tokens. */
   readonly budget?: number;
+  /** Generated answers: each piece of checked text as the model writes it. */
+  readonly onToken?: (text: string) => void;
+  /** Cancels a generated answer (rejects with MODEL_CANCELLED). */
+  readonly signal?: AbortSignal;
+  /** Called once the context is assembled, before the answer is written (streams send sources first). */
+  readonly onRetrieved?: (r: {
+    readonly route: Route;
+    readonly context: Context;
+    readonly nearest: AskResult['nearest'];
+  }) => void;
 }
 
 export interface AskResult {
@@ -197,8 +223,24 @@ export async function ask(deps: AskDeps, request: AskRequest): Promise<AskResult
     );
   }
 
-  const retrieval: Retrieval = await retrieve({ store, kbIds, route });
+  const dense: DenseStatus | undefined = deps.embedder
+    ? await denseStatus(store, kb, deps.embedder)
+    : undefined;
+  const retrieval: Retrieval = await retrieve({
+    store,
+    kbIds,
+    route,
+    ...(deps.embedder && dense?.usable
+      ? {
+          dense: {
+            embedder: deps.embedder,
+            ...(deps.denseCandidates !== undefined ? { candidates: deps.denseCandidates } : {}),
+          },
+        }
+      : {}),
+  });
   const ev = retrieval.evidence;
+  const hybridLines = await hybridTrace(store, retrieval, dense);
   tracer.stage(
     'retrieve',
     `${retrieval.counts.bm25} BM25 candidates → ${retrieval.counts.rescored} rescored → ${retrieval.counts.kept} kept from ${retrieval.documents.length} documents · evidence coverage ${ev.coverage.toFixed(2)} (min ${MIN_COVERAGE}), strength ${ev.strength.toFixed(2)} (min ${MIN_STRENGTH})`,
@@ -206,7 +248,10 @@ export async function ask(deps: AskDeps, request: AskRequest): Promise<AskResult
       terms: retrieval.queryTerms,
       expansion: retrieval.expansion,
       evidence: ev,
+      ...(retrieval.hybrid ? { hybrid: retrieval.hybrid } : {}),
+      ...(dense && !dense.usable ? { lexicalOnly: dense.reason } : {}),
       lines: [
+        ...hybridLines,
         `terms: ${retrieval.queryTerms.join(' ')}${retrieval.expansion.length > 0 ? ` · feedback: ${retrieval.expansion.join(' ')}` : ''}`,
         ...(ev.missingTerms.length > 0 ? [`not in the knowledge base: ${ev.missingTerms.join(' ')}`] : []),
         ...(retrieval.summaryDocuments
@@ -238,7 +283,8 @@ export async function ask(deps: AskDeps, request: AskRequest): Promise<AskResult
   const nearest = retrieval.nearest
     .slice(0, 3)
     .map((d) => ({ documentId: d.document.id, title: d.document.title }));
-  const answer = answerExtractive({
+  request.onRetrieved?.({ route, context, nearest });
+  const extractive = answerExtractive({
     route,
     context,
     evidence: ev,
@@ -246,15 +292,109 @@ export async function ask(deps: AskDeps, request: AskRequest): Promise<AskResult
     expansion: retrieval.expansion,
     nearest,
   });
+  let answer: Answer = extractive;
+  let modelNote: string | undefined;
+  if (deps.llm && !extractive.declined) {
+    try {
+      answer = await answerGenerative({
+        llm: deps.llm,
+        primer,
+        context,
+        question,
+        history: request.history ?? [],
+        shape: route.type,
+        idfOf: async (terms) => {
+          const stats = await store.termStats(terms, kbIds);
+          const n = Math.max(stats.chunkCount, 1);
+          return new Map(
+            terms.map((t) => {
+              const df = stats.df.get(t) ?? 0;
+              return [t, Math.log(1 + (n - df + 0.5) / (df + 0.5))];
+            }),
+          );
+        },
+        ...(request.onToken ? { onToken: request.onToken } : {}),
+        ...(request.signal ? { signal: request.signal } : {}),
+      });
+    } catch (e) {
+      const err = toShelfError(e);
+      if (err.code === 'MODEL_CANCELLED') throw err;
+      answer = { ...extractive, fallback: { code: err.code, message: err.message, hint: err.hint } };
+      modelNote = `model ${deps.llm.model} failed (${err.code}: ${err.message}) → extractive answer`;
+    }
+  } else if (deps.llm) modelNote = `model ${deps.llm.model} not asked: the evidence is too weak to answer`;
   const citations = citedOnly(answer, context);
-  tracer.stage(
-    'answer',
-    answer.declined
+  const g = answer.generation;
+  const summary = g
+    ? `generated by ${g.model}${g.complete ? '' : ' (INCOMPLETE)'}: ${g.sentences.length} sentences citing ${citations.map((c) => `[${c.n}]`).join(' ') || 'nothing'}; ${g.unsupported} unsupported; ${g.removedCitations.length} invalid citations removed`
+    : answer.declined
       ? `declined: evidence too weak${isWeak(ev) ? '' : ' (no context)'}; named ${nearest.length} nearest documents`
-      : `extractive ${answer.shape}: ${answer.parts.filter((p) => p.kind === 'quote' || p.kind === 'code').length} quoted pieces citing ${citations.map((c) => `[${c.n}]`).join(' ')}`,
-    { lines: citations.map((c) => `[${c.n}] ${c.label}${c.url ? ` <${displayUrl(c.url)}>` : ''}`) },
-  );
+      : `extractive ${answer.shape}: ${answer.parts.filter((p) => p.kind === 'quote' || p.kind === 'code').length} quoted pieces citing ${citations.map((c) => `[${c.n}]`).join(' ')}`;
+  tracer.stage('answer', modelNote && !g ? `${summary} · ${modelNote}` : summary, {
+    ...(g ? { generation: g } : {}),
+    ...(answer.fallback ? { fallback: answer.fallback } : {}),
+    lines: [
+      ...(modelNote ? [modelNote] : []),
+      ...(g ? generationLines(g) : []),
+      ...citations.map((c) => `[${c.n}] ${c.label}${c.url ? ` <${displayUrl(c.url)}>` : ''}`),
+    ],
+  });
   return result(question, kb, route, primer, answer, citations, context, nearest, tracer.finish());
+}
+
+/** Trace lines for a generated answer: the prompt fitted, the checks' findings. */
+function generationLines(g: NonNullable<Answer['generation']>): string[] {
+  const p = g.prompt;
+  return [
+    `prompt: ${p.tokens}/${p.contextTokens} tokens, blocks ${p.blocksSent.map((n) => `[${n}]`).join('') || 'none'}${p.blocksLeftOut.length > 0 ? `, left out ${p.blocksLeftOut.map((n) => `[${n}]`).join('')}` : ''}, ${p.historyTurns} history turns`,
+    ...(g.complete ? [] : [`incomplete: ${g.incompleteReason ?? 'the stream ended early'}`]),
+    ...(g.removedCitations.length > 0
+      ? [`removed invalid citations: ${g.removedCitations.map((n) => `[${n}]`).join(' ')}`]
+      : []),
+    ...g.sentences
+      .filter((s) => s.unsupported || s.uncited)
+      .map(
+        (s) =>
+          `${s.unsupported ? `UNSUPPORTED (support ${s.support?.toFixed(2) ?? '?'})` : 'UNCITED'}: "${preview(s.text)}"`,
+      ),
+  ];
+}
+
+/** Trace lines for the dense side: both candidate lists and the fusion, or why it was off. */
+async function hybridTrace(
+  store: Store,
+  retrieval: Retrieval,
+  dense: DenseStatus | undefined,
+): Promise<string[]> {
+  if (!dense) return [];
+  if (!dense.usable) return [`dense: off, lexical only (${dense.reason})`];
+  const h = retrieval.hybrid;
+  if (!h) return [];
+  if (h.error !== undefined) return [`dense: failed, lexical only (${h.error})`];
+  const ids = [
+    ...new Set([
+      ...h.bm25.slice(0, 5),
+      ...h.dense.slice(0, 5).map((d) => d.chunkId),
+      ...h.fused.slice(0, 5).map((f) => f.chunkId),
+    ]),
+  ];
+  const rows = await store.getChunksWithDocuments(ids);
+  const name = new Map(
+    rows.map((r) => [r.chunk.id, `#${r.chunk.id} ${preview(r.document.title).slice(0, 40)}`]),
+  );
+  const label = (id: number): string => name.get(id) ?? `#${id}`;
+  return [
+    `hybrid (${h.model}): ${h.counts.bm25} BM25 + ${h.counts.dense} dense candidates → ${h.counts.fused} fused (reciprocal rank, k = 60)`,
+    `  bm25:  ${h.bm25.slice(0, 5).map(label).join(' | ')}`,
+    `  dense: ${h.dense
+      .slice(0, 5)
+      .map((d) => `${label(d.chunkId)} (${d.score.toFixed(2)})`)
+      .join(' | ')}`,
+    `  fused: ${h.fused
+      .slice(0, 5)
+      .map((f) => `${label(f.chunkId)} (bm25 ${f.ranks['bm25'] ?? '-'}, dense ${f.ranks['dense'] ?? '-'})`)
+      .join(' | ')}`,
+  ];
 }
 
 function preview(s: string): string {

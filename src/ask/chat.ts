@@ -20,6 +20,8 @@ export interface ChatOptions {
   readonly onError: (error: ShelfError) => void;
   /** Called before each question is read (a prompt, for terminals). */
   readonly onPrompt?: () => void;
+  /** Generated answers: each piece of checked text as the model writes it. */
+  readonly onToken?: (text: string) => void;
 }
 
 /** Runs until the input ends or `/quit`; returns the number of questions answered. */
@@ -35,8 +37,13 @@ export async function runChat(options: ChatOptions): Promise<number> {
       continue;
     }
     try {
-      const result = await ask(options.deps, { question: line, kb: options.kb, history });
-      history.push({ question: result.question, route: result.route });
+      const result = await ask(options.deps, {
+        question: line,
+        kb: options.kb,
+        history,
+        ...(options.onToken ? { onToken: options.onToken } : {}),
+      });
+      history.push({ question: result.question, route: result.route, answer: result.answer.text });
       if (history.length > HISTORY_TURNS) history.shift();
       answered++;
       options.onAnswer(result);

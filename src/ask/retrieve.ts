@@ -7,6 +7,10 @@
  *   within the candidate set) add a small bonus to chunks that share them;
  * - diversification by MMR (λ per route) on the chunks' term sets;
  * - grouping by document.
+ * With an embedder (`dense`), the question's vector finds the nearest chunks too, and the
+ * two candidate lists are fused by reciprocal rank (search/hybrid.ts); the fused rank then
+ * stands in for BM25 in the rescoring, so a chunk found only by meaning can rank. The
+ * evidence that decides whether to decline stays lexical.
  * The `summary` route ranks documents first (aggregate chunk evidence), then takes each
  * chosen document's most central chunks across its sections.
  *
@@ -15,6 +19,9 @@
  * strength = best chunk's BM25 (Robertson, k1 = 1.2, b = 0.75, idf from the index's chunk
  * counts) over the query's maximum possible BM25, Σ idf·(k1 + 1).
  */
+import { toShelfError } from '../core/errors.js';
+import type { Embedder } from '../embed/embedder.js';
+import { fuseRanks } from '../search/hybrid.js';
 import { rankChunks } from '../search/rank.js';
 import { validateQuery } from '../search/search.js';
 import type { ChunkRecord, DocumentFilter, DocumentRecord, Store } from '../store/store.js';
@@ -48,6 +55,32 @@ export interface RetrieveRequest {
   readonly store: Store;
   readonly kbIds: readonly number[];
   readonly route: Route;
+  /** Dense candidates: the embedder whose vectors the knowledge bases hold. */
+  readonly dense?: DenseRequest;
+}
+
+export interface DenseRequest {
+  readonly embedder: Embedder;
+  /** Nearest chunks fetched (default 100). */
+  readonly candidates?: number;
+}
+
+/** What hybrid retrieval did, for the trace: both candidate lists and the fusion. */
+export interface HybridReport {
+  readonly model: string;
+  /** Top of the BM25 list: chunk ids, best first. */
+  readonly bm25: readonly number[];
+  /** Top of the dense list: chunk ids with cosine similarity, best first. */
+  readonly dense: readonly { readonly chunkId: number; readonly score: number }[];
+  /** Top of the fused list, with each list's rank. */
+  readonly fused: readonly {
+    readonly chunkId: number;
+    readonly score: number;
+    readonly ranks: Readonly<Record<string, number>>;
+  }[];
+  readonly counts: { readonly bm25: number; readonly dense: number; readonly fused: number };
+  /** Set when the dense side failed and retrieval stayed lexical. */
+  readonly error?: string;
 }
 
 export interface DocumentGroup {
@@ -70,7 +103,12 @@ export interface Retrieval {
   readonly counts: { readonly bm25: number; readonly rescored: number; readonly kept: number };
   /** Summary route: the documents chosen by aggregate evidence. */
   readonly summaryDocuments?: readonly string[];
+  /** Set when dense candidates were asked for. */
+  readonly hybrid?: HybridReport;
 }
+
+/** Entries of each list shown in the trace. */
+const TRACE_TOP = 10;
 
 export function toDocumentFilter(f: AskFilters): DocumentFilter {
   return {
@@ -279,7 +317,48 @@ export async function retrieve(request: RetrieveRequest): Promise<Retrieval> {
       kbIds,
     ),
   ]);
-  const rows = await store.getChunksWithDocuments(ranked.hits.map((h) => h.chunkId));
+  let ids = ranked.hits.map((h) => h.chunkId);
+  let fusedScore: Map<number, number> | undefined;
+  let hybrid: HybridReport | undefined;
+  if (request.dense) {
+    const model = request.dense.embedder.model;
+    try {
+      const [vector] = await request.dense.embedder.embed([route.query]);
+      if (!vector) throw new Error('the embedder returned no vector for the question');
+      const dense = await store.searchDense({
+        vector,
+        model,
+        kbIds,
+        filter,
+        limit: request.dense.candidates ?? 100,
+      });
+      const fused = fuseRanks([
+        { name: 'bm25', ids },
+        { name: 'dense', ids: dense.map((d) => d.chunkId) },
+      ]).slice(0, CANDIDATES);
+      fusedScore = new Map(fused.map((f) => [f.id, f.score]));
+      ids = fused.map((f) => f.id);
+      hybrid = {
+        model,
+        bm25: ranked.hits.slice(0, TRACE_TOP).map((h) => h.chunkId),
+        dense: dense.slice(0, TRACE_TOP).map((d) => ({ chunkId: d.chunkId, score: round3(d.score) })),
+        fused: fused
+          .slice(0, TRACE_TOP)
+          .map((f) => ({ chunkId: f.id, score: round3(f.score * 1000) / 1000, ranks: f.ranks })),
+        counts: { bm25: ranked.hits.length, dense: dense.length, fused: fused.length },
+      };
+    } catch (e) {
+      hybrid = {
+        model,
+        bm25: ranked.hits.slice(0, TRACE_TOP).map((h) => h.chunkId),
+        dense: [],
+        fused: [],
+        counts: { bm25: ranked.hits.length, dense: 0, fused: 0 },
+        error: toShelfError(e).message,
+      };
+    }
+  }
+  const rows = await store.getChunksWithDocuments(ids);
   const scoreOf = new Map(ranked.hits.map((h) => [h.chunkId, h.score]));
   const result = {
     candidates: ranked.candidates,
@@ -301,6 +380,10 @@ export async function retrieve(request: RetrieveRequest): Promise<Retrieval> {
   const analysed = result.hits.map((h) => analyseText(h.chunk.text, memo));
   const avgLength = analysed.reduce((a, x) => a + x.length, 0) / analysed.length || 1;
   const topBm25 = Math.max(...result.hits.map((h) => h.score), 1e-9);
+  const topFused = fusedScore ? Math.max(...fusedScore.values(), 1e-9) : 1;
+  // The first-stage signal: BM25 against the best, or (hybrid) the fused rank score.
+  const firstStage = (h: { chunk: ChunkRecord; score: number }): number =>
+    fusedScore ? (fusedScore.get(h.chunk.id) ?? 0) / topFused : h.score / topBm25;
 
   const scored: Scored[] = result.hits.map((h, i) => {
     const a = analysed[i] ?? analyseText(h.chunk.text, memo);
@@ -333,7 +416,7 @@ export async function retrieve(request: RetrieveRequest): Promise<Retrieval> {
     const coverage = covered / idfTotal;
     const proximity = present.length >= 2 ? Math.min(1, present.length / minWindow(present)) : 0;
     let score =
-      0.45 * (h.score / topBm25) +
+      0.45 * firstStage(h) +
       0.25 * coverage +
       0.1 * (titleShare / idfTotal) +
       0.1 * (headingShare / idfTotal) +
@@ -422,7 +505,12 @@ export async function retrieve(request: RetrieveRequest): Promise<Retrieval> {
     expansion: expansion.map((e) => e.term),
     counts: { bm25: result.candidates, rescored: scored.length, kept: candidates.length },
     ...(summaryDocuments ? { summaryDocuments } : {}),
+    ...(hybrid ? { hybrid } : {}),
   };
+}
+
+function round3(x: number): number {
+  return Math.round(x * 1000) / 1000;
 }
 
 function feedbackTerms(

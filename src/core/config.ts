@@ -95,8 +95,6 @@ const LlmSchema = z.strictObject({
   temperature: z.number().min(0).max(2).default(0.1),
   /** Stream the answer token by token; off for servers whose streaming is broken. */
   stream: z.boolean().default(true),
-  /** Let the model pick the question type when the routing rules are unsure. */
-  routeAssist: z.boolean().default(false),
 });
 
 /** The embedding server (OpenAI-compatible /v1/embeddings). No url or no model: lexical only. */

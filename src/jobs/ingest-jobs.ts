@@ -6,6 +6,9 @@
  * directory are part of a successful report.
  */
 import { MESSAGES, ShelfError } from '../core/errors.js';
+import type { Embedder } from '../embed/embedder.js';
+import { EMBED_KB, runEmbedding } from '../embed/embeddings.js';
+import { embedderFromConfig } from '../embed/openai-embedder.js';
 import { addSource, syncSource, type IngestContext, type SyncReport } from '../ingest/ingest.js';
 import type { JobRecord, NewJob, SourceOptions, Store } from '../store/store.js';
 import { RETRYABLE_KINDS, type JobHandler, type JobOutcome } from './worker.js';
@@ -34,8 +37,11 @@ export function syncSourceJob(sourceId: number): NewJob {
   return { kind: SYNC_SOURCE, payload: { sourceId }, dedupeKey: `sync:${sourceId}` };
 }
 
-/** The ingest context a job runs with: everything but progress and the abort signal. */
-export type IngestBase = Omit<IngestContext, 'progress' | 'signal'>;
+/**
+ * The ingest context a job runs with: everything but progress and the abort signal; the
+ * embedder for `embed-kb` jobs (default: the one the configuration names).
+ */
+export type IngestBase = Omit<IngestContext, 'progress' | 'signal'> & { readonly embedder?: Embedder };
 
 function payloadError(job: JobRecord, detail: string): ShelfError {
   return new ShelfError('INTERNAL', { detail: `job ${job.id} (${job.kind}): ${detail}` });
@@ -56,7 +62,24 @@ function outcomeOf(report: SyncReport): JobOutcome {
 /** Handlers for the ingestion job kinds, over one store and its seams. */
 export function ingestHandlers(base: IngestBase): Record<string, JobHandler> {
   const store: Store = base.store;
+  const embedder = base.embedder ?? embedderFromConfig(base.config);
   return {
+    /** (Re-)embeds a knowledge base's chunks with the configured model, with progress. */
+    [EMBED_KB]: async ({ job, progress, signal }) => {
+      const kbId = job.payload.kbId;
+      if (typeof kbId !== 'number') throw payloadError(job, 'kbId must be a number');
+      if (!embedder)
+        throw new ShelfError('MODEL_NOT_CONFIGURED', { service: 'embedding', detail: 'the embed job' });
+      const result = await runEmbedding({
+        store,
+        embedder,
+        kbId,
+        progress,
+        signal,
+        batchSize: base.config.embed.batchSize,
+      });
+      return { ok: true, result };
+    },
     [ADD_SOURCE]: async ({ job, progress, signal }) => {
       const p = job.payload;
       if (typeof p.kb !== 'string' || typeof p.location !== 'string')

@@ -118,9 +118,16 @@ describe('rankChunks', () => {
       { title: 'Serial', chunks: ['uart uart uart baud', 'uart once', 'nothing here'] },
       { title: 'Other', chunks: ['uart'] },
     ]);
-    const perDoc = await rankChunks(store, { query: 'uart', kbIds: [kbId], limit: 10 });
+    const options = { feedback: false as const };
+    const perDoc = await rankChunks(store, { query: 'uart', kbIds: [kbId], limit: 10, options });
     expect(perDoc.hits.map((h) => h.documentId)).toEqual([ids[0], ids[1]]);
-    const all = await rankChunks(store, { query: 'uart', kbIds: [kbId], limit: 10, perDocument: false });
+    const all = await rankChunks(store, {
+      query: 'uart',
+      kbIds: [kbId],
+      limit: 10,
+      perDocument: false,
+      options,
+    });
     expect(all.hits).toHaveLength(3);
     expect(all.hits[0]!.chunkId).toBe(perDoc.hits[0]!.chunkId);
   });
@@ -198,6 +205,21 @@ describe('rankChunks', () => {
     const { kbId } = await fill(store, [{ title: 'A', chunks: ['alpha'] }]);
     expect((await rankChunks(store, { query: 'zzzz', kbIds: [kbId], limit: 10 })).hits).toEqual([]);
     expect((await rankChunks(store, { query: '!!!', kbIds: [kbId], limit: 10 })).hits).toEqual([]);
+  });
+
+  it('skips terms held by too large a share of the chunks, unless nothing else is left', async () => {
+    const { kbId } = await fill(store, [
+      { title: 'A', chunks: ['common rare'] },
+      { title: 'B', chunks: ['common'] },
+      { title: 'C', chunks: ['common'] },
+    ]);
+    const options = { maxChunkShare: 0.5, feedback: false as const };
+    const r = await rankChunks(store, { query: 'common rare', kbIds: [kbId], limit: 10, options });
+    expect(r.terms).toEqual(['rare']);
+    expect(r.hits).toHaveLength(1);
+    const only = await rankChunks(store, { query: 'common', kbIds: [kbId], limit: 10, options });
+    expect(only.terms).toEqual(['common']);
+    expect(only.hits).toHaveLength(3);
   });
 
   it('keeps the rarest terms of an overlong query', async () => {

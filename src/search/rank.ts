@@ -36,6 +36,14 @@ export interface RankOptions {
   /** Queries with more distinct terms keep the rarest this many. */
   readonly maxTerms: number;
   /**
+   * Terms found in more than this share of all chunks are not scored (query pruning: their
+   * idf is low and their posting lists are the longest). A query made only of such terms
+   * keeps its rarest one. 1 = no pruning.
+   */
+  readonly maxChunkShare: number;
+  /** The same bound for feedback expansion terms (usually tighter: they are only hints). */
+  readonly maxExpansionShare: number;
+  /**
    * Per-document ranking: a document scores its best chunk plus this share of its other
    * matching chunks' scores (0 = best chunk only).
    */
@@ -49,6 +57,8 @@ export const DEFAULT_RANK_OPTIONS: RankOptions = {
   fieldWeights: { title: 3, heading: 2, body: 1, tags: 1.5 },
   feedback: { docs: 3, terms: 20, originalWeight: 0.8 },
   maxTerms: 32,
+  maxChunkShare: 0.5,
+  maxExpansionShare: 1,
   otherChunksWeight: 0,
 };
 
@@ -330,11 +340,20 @@ function scorePass(
   return { hits, candidates };
 }
 
-/** Keeps the `maxTerms` rarest terms (highest idf: they move scores most, cost least). */
-function prune(cache: IndexCache, terms: readonly QueryTerm[], maxTerms: number): QueryTerm[] {
-  if (terms.length <= maxTerms) return [...terms];
-  const df = (t: QueryTerm): number => cache.postings.get(t.term)?.chunkIds.length ?? 0;
-  return [...terms].sort((a, b) => df(a) - df(b)).slice(0, maxTerms);
+/**
+ * Drops terms held by more than `maxChunkShare` of the chunks (keeping the rarest if none
+ * is left), then keeps the `maxTerms` rarest (highest idf: they move scores most, cost least).
+ */
+function prune(
+  terms: readonly QueryTerm[],
+  df: ReadonlyMap<string, number>,
+  chunkCount: number,
+  options: RankOptions,
+): QueryTerm[] {
+  const rarestFirst = [...terms].sort((a, b) => (df.get(a.term) ?? 0) - (df.get(b.term) ?? 0));
+  const limit = options.maxChunkShare * chunkCount;
+  const bounded = rarestFirst.filter((t) => (df.get(t.term) ?? 0) <= limit);
+  return (bounded.length > 0 ? bounded : rarestFirst.slice(0, 1)).slice(0, options.maxTerms);
 }
 
 const FEEDBACK_TERM = /^[a-z][a-z0-9]{1,19}$/;
@@ -389,12 +408,13 @@ export async function rankChunks(store: Store, request: RankRequest): Promise<Ra
   const perDocument = request.perDocument ?? true;
   const queryTerms = analyzeQuery(request.query);
   let cache = await indexCache(store);
+  const df = await store.documentFrequencies(queryTerms.map((t) => t.term));
+  const kept = prune(queryTerms, df, cache.table.chunkCount, options);
   await loadPostings(
     store,
     cache,
-    queryTerms.map((t) => t.term),
+    kept.map((t) => t.term),
   );
-  const kept = prune(cache, queryTerms, options.maxTerms);
   const totalCount = kept.reduce((s, t) => s + t.count, 0);
   let weighted: WeightedTerm[] = kept.map((t) => ({ term: t.term, weight: t.count / (totalCount || 1) }));
   const kbs = request.kbIds.length > 0 ? new Set(request.kbIds) : undefined;
@@ -406,6 +426,11 @@ export async function rankChunks(store: Store, request: RankRequest): Promise<Ra
     const first = scorePass(cache, weighted, options, kbs, true, options.feedback.docs);
     const feedbackHits = filter ? await keep(store, first.hits, filter) : first.hits;
     expansion = await expansionTerms(store, feedbackHits, options.feedback);
+    if (options.maxExpansionShare < 1 && expansion.length > 0) {
+      const expansionDf = await store.documentFrequencies(expansion.map((t) => t.term));
+      const limit = options.maxExpansionShare * cache.table.chunkCount;
+      expansion = expansion.filter((t) => (expansionDf.get(t.term) ?? 0) <= limit);
+    }
     if (expansion.length > 0) {
       const alpha = options.feedback.originalWeight;
       const mixed = new Map<string, number>();

@@ -35,7 +35,7 @@ import type {
 import { parseFields, pickFields } from './fields.js';
 import { resolveInsideRoots } from './paths.js';
 import { parseInput, route, type RouteSpec } from './spec.js';
-import { writeEvents, type ServerEvent } from './sse.js';
+import { openEventStream, writeEvents, type ServerEvent } from './sse.js';
 
 export interface RouteDeps {
   readonly app: App;
@@ -199,6 +199,10 @@ export function answerView(r: AskResult): Record<string, unknown> {
       declined: r.answer.declined,
       ...(r.answer.followUp !== undefined ? { followUp: r.answer.followUp } : {}),
       parts: r.answer.parts,
+      // Generated answers: the model, completeness, removed citations and per-sentence support.
+      ...(r.answer.generation ? { generation: r.answer.generation } : {}),
+      // A configured model that failed: why the answer is extractive.
+      ...(r.answer.fallback ? { fallback: r.answer.fallback } : {}),
     },
     citations: r.citations,
     nearest: r.nearest,
@@ -262,6 +266,64 @@ const FILE_TYPES: Readonly<Record<string, string>> = {
   pdf: 'application/pdf',
   markdown: 'text/markdown; charset=utf-8',
 };
+
+/**
+ * Streams a generated answer: `route` and `sources` once the context is ready, a `token`
+ * per piece of checked model text as it arrives, then `answer` and `trace`. Errors before
+ * the first event get their normal HTTP response; later ones end the stream with an
+ * `error` event. A client that goes away cancels the model request.
+ */
+async function streamAnswer(
+  reply: FastifyReply,
+  request: FastifyRequest,
+  run: (hooks: {
+    onRetrieved: (r: {
+      route: unknown;
+      context: AskResult['context'];
+      nearest: AskResult['nearest'];
+    }) => void;
+    onToken: (text: string) => void;
+    signal: AbortSignal;
+  }) => Promise<AskResult>,
+): Promise<void> {
+  let stream: ReturnType<typeof openEventStream> | undefined;
+  const open = (): ReturnType<typeof openEventStream> => (stream ??= openEventStream(reply));
+  const abort = new AbortController();
+  const onClose = (): void => abort.abort();
+  request.raw.socket.once('close', onClose);
+  let tokens = 0;
+  let sentSources = false;
+  try {
+    const result = await run({
+      onRetrieved: (r) => {
+        const s = open();
+        s.send({ event: 'route', data: r.route });
+        s.send({ event: 'sources', data: { context: r.context.citations, nearest: r.nearest } });
+        sentSources = true;
+      },
+      onToken: (text) => {
+        tokens++;
+        open().send({ event: 'token', data: { text } });
+      },
+      signal: abort.signal,
+    });
+    const s = open();
+    // Rule-based answers (vague, catalogue, declined, fallback) stream their words here.
+    for (const e of answerEvents(result)) {
+      if ((e.event === 'route' || e.event === 'sources') && sentSources) continue;
+      if (e.event === 'token' && tokens > 0) continue;
+      s.send(e);
+    }
+    s.end();
+  } catch (e) {
+    if (!stream) throw e;
+    const err = e instanceof ShelfError ? e : new ShelfError('INTERNAL', { detail: String(e) }, { cause: e });
+    stream.send({ event: 'error', data: { error: err.toJSON() } });
+    stream.end();
+  } finally {
+    request.raw.socket.off('close', onClose);
+  }
+}
 
 function wantsEventStream(request: FastifyRequest): boolean {
   return /\btext\/event-stream\b/i.test(request.headers.accept ?? '');
@@ -653,18 +715,28 @@ export function buildRoutes(deps: RouteDeps): RouteSpec[] {
         ...KB_READ,
       },
       handler: async ({ params, body, request, reply }) => {
-        const result = await ask(
-          { store, clock },
-          {
-            question: body.question,
-            kb: params.kb,
-            ...(body.route !== undefined ? { route: body.route } : {}),
-            ...(body.history !== undefined ? { history: body.history.map(historyTurn) } : {}),
-            ...(body.budget !== undefined ? { budget: body.budget } : {}),
-          },
-        );
-        if (!wantsEventStream(request)) return answerView(result);
-        await writeEvents(reply, answerEvents(result));
+        const askDeps = {
+          store,
+          clock,
+          ...(deps.app.llm ? { llm: deps.app.llm } : {}),
+          ...(deps.app.embedder
+            ? { embedder: deps.app.embedder, denseCandidates: config.embed.candidates }
+            : {}),
+        };
+        const askRequest = {
+          question: body.question,
+          kb: params.kb,
+          ...(body.route !== undefined ? { route: body.route } : {}),
+          ...(body.history !== undefined ? { history: body.history.map(historyTurn) } : {}),
+          ...(body.budget !== undefined ? { budget: body.budget } : {}),
+        };
+        if (!wantsEventStream(request)) return answerView(await ask(askDeps, askRequest));
+        if (!askDeps.llm) {
+          await writeEvents(reply, answerEvents(await ask(askDeps, askRequest)));
+          return undefined;
+        }
+        // A model is configured: its tokens stream as they are generated.
+        await streamAnswer(reply, request, (hooks) => ask(askDeps, { ...askRequest, ...hooks }));
         return undefined;
       },
     }),

@@ -16,8 +16,35 @@ export function formatEvent(e: ServerEvent): string {
   return `event: ${e.event}\ndata: ${JSON.stringify(e.data)}\n\n`;
 }
 
-/** Writes the events in order and ends the response; stops early if the client goes away. */
-export async function writeEvents(reply: FastifyReply, events: readonly ServerEvent[]): Promise<void> {
+/** An event stream written as events happen (model tokens as they arrive). */
+export interface EventStream {
+  /** Writes one event; ignored once the client has gone. */
+  send(e: ServerEvent): void;
+  /** Ends the response. */
+  end(): void;
+  /** True once the client went away. */
+  readonly closed: boolean;
+}
+
+/** Takes over the response and writes the event-stream headers; events follow with `send`. */
+export function openEventStream(reply: FastifyReply): EventStream {
+  const res = reply.raw;
+  startStream(reply);
+  return {
+    send(e) {
+      // Node buffers what the socket cannot take yet; tokens are small and finite.
+      if (!res.destroyed) res.write(formatEvent(e));
+    },
+    end() {
+      if (!res.destroyed) res.end();
+    },
+    get closed() {
+      return res.destroyed;
+    },
+  };
+}
+
+function startStream(reply: FastifyReply): void {
   const res = reply.raw;
   // Headers set on the reply so far (CORS, rate limit) go out with the stream.
   const extra: Record<string, string | number | string[]> = {};
@@ -30,6 +57,12 @@ export async function writeEvents(reply: FastifyReply, events: readonly ServerEv
     'cache-control': 'no-store',
     'x-accel-buffering': 'no',
   });
+}
+
+/** Writes the events in order and ends the response; stops early if the client goes away. */
+export async function writeEvents(reply: FastifyReply, events: readonly ServerEvent[]): Promise<void> {
+  const res = reply.raw;
+  startStream(reply);
   for (const e of events) {
     if (res.destroyed) return;
     // Respect back-pressure: wait for the socket to drain before writing more.

@@ -300,6 +300,12 @@ export function describeStoreContract(name: string, open: OpenStore, skip: reado
       expect([...walrus.fieldTf]).toEqual([1, 0, 2, 0]);
       expect([...lists.get('seal')!.chunkIds]).toEqual([first, second].sort((x, y) => x - y));
       expect(lists.get('absent')!.chunkIds).toHaveLength(0);
+      const df = await store.documentFrequencies(['walrus', 'seal', 'absent']);
+      expect([...df]).toEqual([
+        ['walrus', 1],
+        ['seal', 2],
+        ['absent', 0],
+      ]);
       const table = await store.chunkTable();
       expect(table.chunkCount).toBe(2);
       expect(table.documentId[first]).toBe(a.id);
@@ -446,6 +452,95 @@ export function describeStoreContract(name: string, open: OpenStore, skip: reado
       ).rejects.toBeDefined();
       expect((await store.postings(['ibis'])).get('ibis')!.chunkIds).toHaveLength(0);
       expect((await store.listDocuments([kbId], {}, { limit: 10, offset: 0 })).total).toBe(2);
+    });
+
+    const unit = (...xs: number[]): Float32Array => {
+      const n = Math.hypot(...xs);
+      return new Float32Array(xs.map((x) => x / n));
+    };
+
+    test('writes vectors with the chunks and finds the nearest by cosine, per model and filter', async () => {
+      const { kbId, sourceId } = await setup();
+      await store.upsertDocument({
+        kbId,
+        sourceId,
+        document: documentInput('a', { author: 'Ada' }),
+        chunks: [chunkInput(0, 'east'), chunkInput(1, 'north')],
+        vectors: { model: 'm1', values: [unit(1, 0, 0), unit(0, 1, 0)] },
+      });
+      await store.upsertDocument({
+        kbId,
+        sourceId,
+        document: documentInput('b', { author: 'Bob' }),
+        chunks: [chunkInput(0, 'north-east')],
+        vectors: { model: 'm1', values: [unit(1, 1, 0)] },
+      });
+      const hits = await store.searchDense({ vector: unit(1, 0.1, 0), model: 'm1', kbIds: [kbId], limit: 3 });
+      const texts = (await store.getChunksWithDocuments(hits.map((h) => h.chunkId))).map((c) => c.chunk.text);
+      expect(texts).toEqual(['east', 'north-east', 'north']);
+      expect(hits[0]!.score).toBeGreaterThan(hits[1]!.score);
+      expect(
+        await store.searchDense({ vector: unit(1, 0, 0), model: 'other', kbIds: [kbId], limit: 3 }),
+      ).toEqual([]);
+      const bob = await store.searchDense({
+        vector: unit(1, 0, 0),
+        model: 'm1',
+        kbIds: [kbId],
+        filter: { author: 'bob' },
+        limit: 3,
+      });
+      expect(bob).toHaveLength(1);
+      expect(await store.vectorCounts(kbId, 'm1')).toEqual({ chunks: 3, embedded: 3 });
+    });
+
+    test("drops a document's vectors with its chunks, and refuses vectors that do not match the chunks", async () => {
+      const { kbId, sourceId } = await setup();
+      const { id } = await store.upsertDocument({
+        kbId,
+        sourceId,
+        document: documentInput('a'),
+        chunks: [chunkInput(0, 'east')],
+        vectors: { model: 'm1', values: [unit(1, 0)] },
+      });
+      await expect(
+        store.upsertDocument({
+          kbId,
+          sourceId,
+          document: documentInput('b'),
+          chunks: [chunkInput(0, 'x'), chunkInput(1, 'y')],
+          vectors: { model: 'm1', values: [unit(1, 0)] },
+        }),
+      ).rejects.toBeDefined();
+      expect((await store.listDocuments([kbId], {}, { limit: 10, offset: 0 })).total).toBe(1);
+      await store.deleteDocument(id);
+      expect(await store.vectorCounts(kbId, 'm1')).toEqual({ chunks: 0, embedded: 0 });
+    });
+
+    test('records the embedding model and replaces vectors model by model', async () => {
+      const { kbId, sourceId } = await setup();
+      await store.upsertDocument({
+        kbId,
+        sourceId,
+        document: documentInput('a'),
+        chunks: [chunkInput(0, 'one'), chunkInput(1, 'two')],
+        vectors: { model: 'm1', values: [unit(1, 0), unit(0, 1)] },
+      });
+      await store.setEmbedding(kbId, { model: 'm2', dimension: 3, state: 'embedding' });
+      expect((await store.getKnowledgeBase('default'))!.embedding).toEqual({
+        model: 'm2',
+        dimension: 3,
+        state: 'embedding',
+      });
+      const missing = await store.missingVectors(kbId, 'm2', 10);
+      expect(missing).toHaveLength(2);
+      expect(await store.putVectors('m2', [{ chunkId: missing[0]!, vector: unit(1, 0, 0) }])).toBe(1);
+      expect(await store.missingVectors(kbId, 'm2', 10)).toEqual([missing[1]]);
+      expect(await store.deleteVectors(kbId, 'm2')).toBe(1);
+      expect(await store.vectorCounts(kbId, 'm2')).toEqual({ chunks: 2, embedded: 1 });
+      await store.setEmbedding(kbId, null);
+      expect((await store.getKnowledgeBase('default'))!.embedding).toBeUndefined();
+      expect((await store.getKnowledgeBaseById(kbId))!.name).toBe('default');
+      expect(await store.getKnowledgeBaseById(kbId + 1000)).toBeUndefined();
     });
   });
 }

@@ -432,11 +432,14 @@ export interface Store {
   indexVersion(): Promise<string>;
   /** Every chunk's document, knowledge base and field lengths (see ChunkTable). */
   chunkTable(): Promise<ChunkTable>;
+  /** Chunks holding each term, over every knowledge base (0 for unknown terms); cheap. */
+  documentFrequencies(terms: readonly string[]): Promise<Map<string, number>>;
   /** The posting list of each term (an empty list for unknown terms). */
   postings(terms: readonly string[]): Promise<Map<string, PostingList>>;
   /** Those of `chunkIds` whose documents match `filter`. */
   filterChunks(chunkIds: readonly number[], filter: DocumentFilter): Promise<Set<number>>;
 
+  getKnowledgeBaseById(id: number): Promise<KnowledgeBase | undefined>;
   /** Records (or, with null, forgets) the embedding model of a knowledge base. */
   setEmbedding(kbId: number, info: EmbeddingInfo | null): Promise<void>;
   /** Stores vectors of `model` for existing chunks (replacing earlier ones); returns how many. */

@@ -31,29 +31,39 @@ describe('filterCitations', () => {
   it('gives the same text however the stream is cut into pieces', () => {
     const alphabet = fc.constantFrom('a', ' ', '.', '[', ']', '1', '9', ',', '`', '\n', 'x', '2');
     fc.assert(
-      fc.property(fc.array(alphabet, { maxLength: 60 }), fc.array(fc.nat(60), { maxLength: 8 }), (chars, cuts) => {
-        const text = chars.join('');
-        const whole = filterCitations(text, VALID).text;
-        const points = [...new Set(cuts.map((c) => c % (text.length + 1)))].sort((a, b) => a - b);
-        const f = createCitationFilter(VALID);
-        let out = '';
-        let from = 0;
-        for (const p of [...points, text.length]) {
-          out += f.push(text.slice(from, p));
-          from = p;
-        }
-        out += f.end();
-        expect(out).toBe(whole);
-      }),
+      fc.property(
+        fc.array(alphabet, { maxLength: 60 }),
+        fc.array(fc.nat(60), { maxLength: 8 }),
+        (chars, cuts) => {
+          const text = chars.join('');
+          const whole = filterCitations(text, VALID).text;
+          const points = [...new Set(cuts.map((c) => c % (text.length + 1)))].sort((a, b) => a - b);
+          const f = createCitationFilter(VALID);
+          let out = '';
+          let from = 0;
+          for (const p of [...points, text.length]) {
+            out += f.push(text.slice(from, p));
+            from = p;
+          }
+          out += f.end();
+          expect(out).toBe(whole);
+        },
+      ),
     );
   });
 
   it('never lets an invalid marker through outside code', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.oneof(fc.constantFrom('word ', '. ', ' ', ', '), fc.integer({ min: 0, max: 120 }).map((n) => `[${n}]`)), {
-          maxLength: 30,
-        }),
+        fc.array(
+          fc.oneof(
+            fc.constantFrom('word ', '. ', ' ', ', '),
+            fc.integer({ min: 0, max: 120 }).map((n) => `[${n}]`),
+          ),
+          {
+            maxLength: 30,
+          },
+        ),
         (parts) => {
           const out = filterCitations(parts.join(''), VALID).text;
           for (const m of out.matchAll(/\[(\d+)\]/g)) expect(VALID.has(Number(m[1]))).toBe(true);
@@ -88,7 +98,11 @@ describe('checkSupport', () => {
   });
 
   it('gives a marker that opens a sentence to the sentence before it', () => {
-    const out = checkSupport({ text: 'A UART sends bits one at a time. [2] The queue holds connections.', blocks, idf });
+    const out = checkSupport({
+      text: 'A UART sends bits one at a time. [2] The queue holds connections.',
+      blocks,
+      idf,
+    });
     expect(out[0]?.cites).toEqual([2]);
     expect(out[1]?.cites).toEqual([]);
     expect(out[1]?.uncited).toBe(true);
@@ -102,7 +116,8 @@ describe('checkSupport', () => {
   it('weights rare terms more than common ones', () => {
     const text = 'The queue holds bananas [1].';
     const flat = checkSupport({ text, blocks, idf })[0]?.support ?? 0;
-    const weighted = checkSupport({ text, blocks, idf: (t) => (t.startsWith('banana') ? 10 : 1) })[0]?.support ?? 0;
+    const weighted =
+      checkSupport({ text, blocks, idf: (t) => (t.startsWith('banana') ? 10 : 1) })[0]?.support ?? 0;
     expect(weighted).toBeLessThan(flat);
   });
 });

@@ -116,7 +116,10 @@ export function createCitationFilter(valid: ReadonlySet<number>): CitationFilter
 }
 
 /** Removes invalid citations from a whole text (the filter run over one piece). */
-export function filterCitations(text: string, valid: ReadonlySet<number>): { text: string; removed: number[] } {
+export function filterCitations(
+  text: string,
+  valid: ReadonlySet<number>,
+): { text: string; removed: number[] } {
   const f = createCitationFilter(valid);
   const out = f.push(text) + f.end();
   return { text: out, removed: [...f.removed] };
@@ -139,7 +142,8 @@ export interface SupportRequest {
 const MARKER = /\[(\d{1,4}(?:\s*,\s*\d{1,4})*)\]/g;
 const LEADING_MARKERS = /^(?:\s*\[\d{1,4}(?:\s*,\s*\d{1,4})*\])+/;
 
-function contentTerms(text: string): Set<string> {
+/** A text's distinct analysed content terms (no stop words, no compound forms). */
+export function contentTerms(text: string): Set<string> {
   const out = new Set<string>();
   for (const t of analyze(text)) if (!t.stop && !t.compound && t.term.length > 1) out.add(t.term);
   return out;
@@ -187,7 +191,12 @@ export function checkSupport(request: SupportRequest): SentenceSupport[] {
       if (cited.some((set) => set.has(t))) found += w;
     }
     const support = total > 0 ? found / total : 1;
-    out.push({ ...base, support: Math.round(support * 1000) / 1000, unsupported: support < MIN_SUPPORT, uncited: false });
+    out.push({
+      ...base,
+      support: Math.round(support * 1000) / 1000,
+      unsupported: support < MIN_SUPPORT,
+      uncited: false,
+    });
   }
   return out;
 }

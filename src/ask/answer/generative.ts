@@ -14,7 +14,7 @@ import { ShelfError } from '../../core/errors.js';
 import type { ChatMessage, Llm } from '../../llm/llm.js';
 import { countTokens } from '../../text/sentences.js';
 import type { Answer, Context, ContextBlock, Generation, RouteType, Turn } from '../types.js';
-import { checkSupport, createCitationFilter } from './citations.js';
+import { checkSupport, contentTerms, createCitationFilter } from './citations.js';
 
 /** The rules every generated answer follows (after the primer, in the system message). */
 export const RULES = [
@@ -56,7 +56,8 @@ function blockText(block: ContextBlock, label: string): string {
 }
 
 export function userMessage(blocks: readonly string[], question: string): string {
-  const context = blocks.length > 0 ? blocks.join('\n\n') : '(no context: nothing in the knowledge base matched)';
+  const context =
+    blocks.length > 0 ? blocks.join('\n\n') : '(no context: nothing in the knowledge base matched)';
   return `<context>\n${context}\n</context>\n\nQuestion: ${question}`;
 }
 
@@ -100,7 +101,11 @@ export function buildPrompt(request: PromptRequest): Prompt {
     blocksSent.map((n) => rendered.get(n) ?? ''),
     request.question,
   );
-  const messages: ChatMessage[] = [{ role: 'system', content: system }, ...history, { role: 'user', content: user }];
+  const messages: ChatMessage[] = [
+    { role: 'system', content: system },
+    ...history,
+    { role: 'user', content: user },
+  ];
   return {
     messages,
     tokens: messages.reduce((a, m) => a + countTokens(m.content) + MESSAGE_OVERHEAD, 0),
@@ -117,8 +122,8 @@ export interface GenerativeRequest {
   readonly question: string;
   readonly history: readonly Turn[];
   readonly shape: RouteType;
-  /** Inverse document frequency of an analysed term, for support scores. */
-  readonly idf: (term: string) => number;
+  /** Inverse document frequencies of analysed terms in the knowledge base, for support scores. */
+  readonly idfOf: (terms: readonly string[]) => Promise<ReadonlyMap<string, number>>;
   /** Checked text as it streams (invalid citations already removed). */
   readonly onToken?: (text: string) => void;
   readonly signal?: AbortSignal;
@@ -155,7 +160,10 @@ export async function answerGenerative(request: GenerativeRequest): Promise<Answ
   if (text === '')
     throw new ShelfError('MODEL_BAD_RESPONSE', { url: llm.url, detail: 'the model returned no text' });
   const blocks = new Map(context.blocks.map((b) => [b.n, b.parts.map((p) => p.text).join('\n')]));
-  const sentences = checkSupport({ text, blocks, idf: request.idf });
+  const idf = await request.idfOf([...contentTerms(text.replace(/\[[\d,\s]+\]/g, ' '))]);
+  // A term the knowledge base has never seen weighs as much as the rarest one it has.
+  const rarest = Math.max(1, ...idf.values());
+  const sentences = checkSupport({ text, blocks, idf: (t) => idf.get(t) ?? rarest });
   const cited = [...new Set(sentences.flatMap((s) => s.cites))].sort((a, b) => a - b);
   const generation: Generation = {
     model: result.model,
@@ -174,7 +182,8 @@ export async function answerGenerative(request: GenerativeRequest): Promise<Answ
       historyTurns: prompt.historyTurns,
     },
   };
-  const question = sentences.length > 0 && sentences.every((s) => s.cites.length === 0) && /\?\s*$/.test(text);
+  const question =
+    sentences.length > 0 && sentences.every((s) => s.cites.length === 0) && /\?\s*$/.test(text);
   return {
     text,
     parts: [{ kind: 'generated', text }, ...cited.map((n) => ({ kind: 'cite' as const, n }))],

@@ -30,7 +30,9 @@ export function register(program: Command, ctx: CliContext): void {
         ...(o.port !== undefined ? { port: o.port } : {}),
         jobs: o.jobs,
       });
-      ctx.io.stderr.write(`shelf: serving ${server.url}/v1 (OpenAPI: ${server.url}/v1/openapi.json)\n`);
+      ctx.io.stderr.write(
+        `shelf: web UI at ${server.url}/ · API at ${server.url}/v1 (OpenAPI: ${server.url}/v1/openapi.json)\n`,
+      );
       await untilSignal();
       await server.close();
     });

@@ -151,6 +151,27 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 4,
+    description: 'chunk vectors and the embedding model of each knowledge base',
+    sql: `
+      -- The model whose vectors a knowledge base uses; state 'embedding' while a job fills them in.
+      ALTER TABLE knowledge_bases ADD COLUMN embed_model TEXT;
+      ALTER TABLE knowledge_bases ADD COLUMN embed_dimension INTEGER;
+      ALTER TABLE knowledge_bases ADD COLUMN embed_state TEXT;
+
+      -- One vector per chunk: little-endian float32, unit length (sqlite-vec's vector format).
+      -- A plain table rather than a vec0 index, so deleting chunks cascades without the
+      -- extension loaded, and vectors of one model can be replaced while another's remain.
+      CREATE TABLE chunk_vectors (
+        chunk_id INTEGER PRIMARY KEY REFERENCES chunks(id) ON DELETE CASCADE,
+        kb_id INTEGER NOT NULL,
+        model TEXT NOT NULL,
+        vector BLOB NOT NULL
+      );
+      CREATE INDEX chunk_vectors_kb ON chunk_vectors (kb_id, model);
+    `,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.reduce((v, m) => Math.max(v, m.version), 0);

@@ -6,6 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import * as sqliteVec from 'sqlite-vec';
 import type { DocumentKind, PageProblem } from '../../core/document.js';
 import { ShelfError } from '../../core/errors.js';
 import type { Clock } from '../../core/seams.js';
@@ -19,6 +20,9 @@ import {
   type ChunkTable,
   type ChunkRecord,
   type ChunkWithDocument,
+  type DenseHit,
+  type DocumentVectors,
+  type EmbeddingInfo,
   type DocumentFilter,
   type DocumentInput,
   type DocumentRecord,
@@ -94,12 +98,26 @@ function defined<T extends object>(o: T): { [K in keyof T]: Exclude<T[K], undefi
 }
 
 function toKb(r: Row): KnowledgeBase {
+  const model = str(r.embed_model);
+  const embedding: EmbeddingInfo | undefined =
+    model !== undefined
+      ? {
+          model,
+          dimension: num(r.embed_dimension) ?? 0,
+          state: r.embed_state === 'embedding' ? 'embedding' : 'ready',
+        }
+      : undefined;
   return {
     id: r.id as number,
     name: r.name as string,
     createdAt: r.created_at as string,
-    ...defined({ primer: str(r.primer) }),
+    ...defined({ primer: str(r.primer), embedding }),
   };
+}
+
+/** A vector as sqlite-vec reads it: the float32 bytes, little-endian (as on every supported CPU). */
+function vectorBlob(v: Float32Array): Buffer {
+  return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
 }
 
 function toSource(r: Row): SourceRecord {
@@ -294,6 +312,13 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     throw translate(e instanceof Error ? e : new Error(String(e)), path);
   }
   const now = (): string => clock.now().toISOString();
+  // sqlite-vec gives vector distance functions; without it the store still works, lexically.
+  let vectorError: string | undefined;
+  try {
+    sqliteVec.load(db);
+  } catch (e) {
+    vectorError = e instanceof Error ? e.message : String(e);
+  }
 
   // Every call runs through `run` so driver errors come out translated.
   const run = <T>(fn: () => T): Promise<T> => {
@@ -326,7 +351,12 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
       sourceId: number,
       d: DocumentInput,
       chunks: readonly ChunkInput[],
+      vectors?: DocumentVectors,
     ): { id: number; outcome: UpsertOutcome } => {
+      if (vectors && vectors.values.length !== chunks.length)
+        throw new ShelfError('INTERNAL', {
+          detail: `${vectors.values.length} vectors for ${chunks.length} chunks of ${d.key}`,
+        });
       const existing = stmt('SELECT id, hash FROM documents WHERE source_id = ? AND key = ?').get(
         sourceId,
         d.key,
@@ -368,7 +398,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
       for (const tag of d.tags) tagStmt.run(id, tag);
       const ci = insertChunk();
       const ii = insertIndex();
-      for (const c of chunks) {
+      for (const [i, c] of chunks.entries()) {
         const info = ci.run(
           id,
           kbId,
@@ -382,6 +412,14 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
           c.hasCode ? 1 : 0,
         );
         ii.run(info.lastInsertRowid, c.index.title, c.index.heading, c.index.body, c.index.tags);
+        const vector = vectors?.values[i];
+        if (vectors && vector)
+          stmt('INSERT INTO chunk_vectors (chunk_id, kb_id, model, vector) VALUES (?, ?, ?, ?)').run(
+            info.lastInsertRowid,
+            kbId,
+            vectors.model,
+            vectorBlob(vector),
+          );
       }
       return { id, outcome: existing ? 'updated' : 'added' };
     },
@@ -418,7 +456,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
 
   const writeDocuments = db.transaction(
     (inputs: Parameters<Store['upsertDocuments']>[0]): { id: number; outcome: UpsertOutcome }[] =>
-      inputs.map((i) => writeDocument(i.kbId, i.sourceId, i.document, i.chunks)),
+      inputs.map((i) => writeDocument(i.kbId, i.sourceId, i.document, i.chunks, i.vectors)),
   );
 
   const store: Store = {
@@ -527,8 +565,8 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
 
     deleteSource: (id) => run(() => void stmt('DELETE FROM sources WHERE id = ?').run(id)),
 
-    upsertDocument: ({ kbId, sourceId, document, chunks }) =>
-      run(() => writeDocument.immediate(kbId, sourceId, document, chunks)),
+    upsertDocument: ({ kbId, sourceId, document, chunks, vectors }) =>
+      run(() => writeDocument.immediate(kbId, sourceId, document, chunks, vectors)),
 
     upsertDocuments: (inputs) => run(() => writeDocuments.immediate(inputs)),
     documentHashes: (sourceId) =>
@@ -694,6 +732,17 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
           chunkCount++;
         }
         return { size, chunkCount, documentId, kbId, fieldLengths };
+      }),
+    documentFrequencies: (terms) =>
+      run(() => {
+        const lookup = stmt('SELECT doc FROM chunk_terms WHERE term = ?');
+        const out = new Map<string, number>();
+        for (const t of terms) {
+          if (out.has(t)) continue;
+          const r = lookup.get(t) as { doc: number } | undefined;
+          out.set(t, r?.doc ?? 0);
+        }
+        return out;
       }),
     postings: (terms) =>
       run(() => {
@@ -884,6 +933,89 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
         if (exists)
           stmt('UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?').run(now(), id);
         return exists;
+      }),
+
+    getKnowledgeBaseById: (id) =>
+      run(() => {
+        const r = stmt('SELECT * FROM knowledge_bases WHERE id = ?').get(id) as Row | undefined;
+        return r ? toKb(r) : undefined;
+      }),
+
+    setEmbedding: (kbId, info) =>
+      run(
+        () =>
+          void stmt(
+            'UPDATE knowledge_bases SET embed_model = ?, embed_dimension = ?, embed_state = ? WHERE id = ?',
+          ).run(info?.model ?? null, info?.dimension ?? null, info?.state ?? null, kbId),
+      ),
+
+    putVectors: (model, vectors) =>
+      run(() =>
+        db
+          .transaction((): number => {
+            const put = stmt(
+              `INSERT INTO chunk_vectors (chunk_id, kb_id, model, vector)
+               SELECT id, kb_id, ?, ? FROM chunks WHERE id = ?
+               ON CONFLICT (chunk_id) DO UPDATE SET model = excluded.model, vector = excluded.vector`,
+            );
+            let n = 0;
+            for (const v of vectors) n += put.run(model, vectorBlob(v.vector), v.chunkId).changes;
+            return n;
+          })
+          .immediate(),
+      ),
+
+    deleteVectors: (kbId, keepModel) =>
+      run(
+        () =>
+          stmt('DELETE FROM chunk_vectors WHERE kb_id = ? AND model IS NOT ?').run(kbId, keepModel ?? null)
+            .changes,
+      ),
+
+    missingVectors: (kbId, model, limit) =>
+      run(() =>
+        (
+          stmt(
+            `SELECT c.id FROM chunks c LEFT JOIN chunk_vectors v ON v.chunk_id = c.id AND v.model = ?
+             WHERE c.kb_id = ? AND v.chunk_id IS NULL ORDER BY c.id LIMIT ?`,
+          )
+            .raw()
+            .all(model, kbId, limit) as [number][]
+        ).map((r) => r[0]),
+      ),
+
+    vectorCounts: (kbId, model) =>
+      run(() => {
+        const chunks = (stmt('SELECT count(*) AS n FROM chunks WHERE kb_id = ?').get(kbId) as { n: number })
+          .n;
+        const embedded = (
+          stmt('SELECT count(*) AS n FROM chunk_vectors WHERE kb_id = ? AND model = ?').get(kbId, model) as {
+            n: number;
+          }
+        ).n;
+        return { chunks, embedded };
+      }),
+
+    searchDense: (q) =>
+      run((): DenseHit[] => {
+        if (vectorError !== undefined) throw new ShelfError('VECTORS_UNAVAILABLE', { reason: vectorError });
+        const kb = kbClause(q.kbIds, 'v.kb_id');
+        const f = filterSql(q.filter);
+        // Exact nearest neighbours: a scan with sqlite-vec's distance over this model's vectors.
+        const rows = db
+          .prepare(
+            `SELECT v.chunk_id AS id, c.document_id AS documentId, vec_distance_cosine(v.vector, ?) AS distance
+             FROM chunk_vectors v JOIN chunks c ON c.id = v.chunk_id
+             ${f.sql !== '' ? 'JOIN documents d ON d.id = c.document_id' : ''}
+             WHERE v.model = ? AND length(v.vector) = ?${kb.sql}${f.sql}
+             ORDER BY distance, v.chunk_id LIMIT ?`,
+          )
+          .all(vectorBlob(q.vector), q.model, q.vector.byteLength, ...kb.params, ...f.params, q.limit) as {
+          id: number;
+          documentId: number;
+          distance: number;
+        }[];
+        return rows.map((r) => ({ chunkId: r.id, documentId: r.documentId, score: 1 - r.distance }));
       }),
 
     integrityCheck: () =>

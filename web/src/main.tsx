@@ -1,0 +1,7 @@
+/** Entry point: mounts the app into #app. */
+import { render } from 'preact';
+import { App } from './app';
+import './style.css';
+
+const root = document.getElementById('app');
+if (root) render(<App />, root);
