@@ -5,25 +5,9 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { SearchResult } from '../search/search.js';
 import { hasShared, sharedPath } from '../test-support/shared.js';
-import { main } from './main.js';
+import { runCli, type CliRun } from './test-support/run-cli.js';
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function shelf(home: string, ...argv: string[]): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(['--home', home, ...argv], {
-    stdout: { write: (s: string) => (stdout += s) },
-    stderr: { write: (s: string) => (stderr += s) },
-    env: {},
-    isTTY: false,
-  });
-  return { code, stdout, stderr };
-}
+const shelf = (home: string, ...argv: string[]): Promise<CliRun> => runCli(argv, { home });
 
 const FEEDS = ['devto-nicolasmesa.xml', 'devto-narasimha1997.xml', 'forem-douglasmakey.xml'].map(
   (f) => `corpus/feeds/${f}`,

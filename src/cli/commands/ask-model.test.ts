@@ -8,13 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestModelServer, UNSUPPORTED_SENTENCE, type TestModelServer } from '../../llm/test-server.js';
-import { main } from '../main.js';
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+import { runCli, type CliRun } from '../test-support/run-cli.js';
 
 const DOCS: Record<string, string> = {
   'syn-queue.md':
@@ -48,17 +42,8 @@ describe('shelf ask with a model server', () => {
   const home = mkdtempSync(join(tmpdir(), 'shelf-ask-model-'));
   const docs = join(home, 'docs');
 
-  const shelf = async (argv: string[], env: Record<string, string> = {}): Promise<Run> => {
-    let stdout = '';
-    let stderr = '';
-    const code = await main(['--home', home, ...argv], {
-      stdout: { write: (s: string) => (stdout += s) },
-      stderr: { write: (s: string) => (stderr += s) },
-      env,
-      isTTY: false,
-    });
-    return { code, stdout, stderr };
-  };
+  const shelf = (argv: string[], env: Record<string, string> = {}): Promise<CliRun> =>
+    runCli(argv, { home, env });
   const llmEnv = (): Record<string, string> => ({ SHELF_LLM_URL: server.url });
   const embedEnv = (model = 'hash-64'): Record<string, string> => ({
     SHELF_EMBED_URL: server.url,

@@ -1,29 +1,12 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { hasShared, sharedPath } from '../../test-support/shared.js';
-import { main } from '../main.js';
+import { runCli, type CliRun } from '../test-support/run-cli.js';
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function shelf(home: string, argv: string[], stdin?: string): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(['--home', home, ...argv], {
-    stdout: { write: (s: string) => (stdout += s) },
-    stderr: { write: (s: string) => (stderr += s) },
-    ...(stdin !== undefined ? { stdin: Readable.from([stdin]) } : {}),
-    env: {},
-    isTTY: false,
-  });
-  return { code, stdout, stderr };
-}
+const shelf = (home: string, argv: string[], stdin?: string): Promise<CliRun> =>
+  runCli(argv, { home, ...(stdin !== undefined ? { stdin } : {}) });
 
 const FEED = 'corpus/feeds/forem-douglasmakey.xml';
 

@@ -5,22 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { openApp } from '../../app.js';
 import { configFor } from '../../core/config.js';
 import { authenticate } from '../../server/auth.js';
-import { main } from '../main.js';
+import { runCli, type CliRun } from '../test-support/run-cli.js';
 
-async function shelf(
-  home: string,
-  ...argv: string[]
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(['--home', home, ...argv], {
-    stdout: { write: (s: string) => (stdout += s) },
-    stderr: { write: (s: string) => (stderr += s) },
-    env: {},
-    isTTY: false,
-  });
-  return { code, stdout, stderr };
-}
+const shelf = (home: string, ...argv: string[]): Promise<CliRun> => runCli(argv, { home });
 
 describe('shelf keys', () => {
   it('creates a key shown once, lists it by prefix only, and revokes it', async () => {
