@@ -13,6 +13,7 @@ import { embedderFromConfig } from './embed/openai-embedder.js';
 import type { Llm } from './llm/llm.js';
 import { llmFromConfig } from './llm/openai-llm.js';
 import { createFetcher } from './sources/fetch.js';
+import { openPostgresStore } from './store/postgres/postgres-store.js';
 import { openSqliteStore } from './store/sqlite/sqlite-store.js';
 import type { Store } from './store/store.js';
 
@@ -45,11 +46,23 @@ export function databasePath(config: Config): string {
   return join(config.home, 'shelf.db');
 }
 
+/**
+ * PostgreSQL when `database.url` (SHELF_DATABASE_URL) is set, else the SQLite file in the
+ * home. The PostgreSQL store connects (and loads the pg driver) on first use.
+ */
+export function openDefaultStore(options: { config: Config; clock: Clock; logger: Logger }): Store {
+  const { config, clock, logger } = options;
+  const { url, schema } = config.database;
+  if (url !== undefined)
+    return openPostgresStore({ url, clock, logger, ...(schema !== undefined ? { schema } : {}) });
+  return openSqliteStore({ path: databasePath(config), clock });
+}
+
 export function openApp(options: AppOptions): App {
   const { config } = options;
   const clock = options.clock ?? SYSTEM_CLOCK;
   const logger = options.logger ?? SILENT_LOGGER;
-  const base = options.store ?? openSqliteStore({ path: databasePath(config), clock });
+  const base = options.store ?? openDefaultStore({ config, clock, logger });
   const fetcher = options.fetcher ?? createFetcher({ config: config.fetch, logger });
   const llm = options.llm === null ? undefined : (options.llm ?? llmFromConfig(config));
   const embedder = options.embedder === null ? undefined : (options.embedder ?? embedderFromConfig(config));

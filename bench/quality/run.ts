@@ -2,7 +2,9 @@
  * Retrieval quality of shelf's default ranking on every collection in ../shared/eval
  * (CACM with both qrels files; qrels-test.tsv is the headline, as published numbers use
  * it), printed beside the published baselines, the issue's reference table and targets.
- *   npx tsx bench/quality/run.ts
+ *   npx tsx bench/quality/run.ts [--backend postgres]
+ * With `--backend postgres`, every collection runs again on the PostgreSQL store and both
+ * nDCG@10 figures are printed side by side.
  */
 import { join } from 'node:path';
 import { runBeir, type BeirReport } from '../../src/eval/beir.js';
@@ -15,6 +17,7 @@ import {
   TARGET_NDCG,
 } from '../lib/collections.js';
 import { f4, fms, table } from '../lib/measure.js';
+import { benchBackends, openBenchPostgres } from '../lib/postgres.js';
 
 const runs: { label: string; report: BeirReport }[] = [];
 for (const spec of COLLECTIONS) {
@@ -134,3 +137,52 @@ const mean =
     0,
   ) / COLLECTIONS.length;
 console.log(`\nMean nDCG@10 over the four collections: ${f4(mean)}`);
+
+// --backend postgres: the same collections on the PostgreSQL store, beside SQLite's figures.
+if (benchBackends().includes('postgres')) {
+  const rows: string[][] = [];
+  let worst = 0;
+  for (const spec of COLLECTIONS) {
+    const sqlite = runs.find((x) => x.label === spec.name)?.report;
+    const report = await runBeir(join(EVAL_DIR, spec.name), {
+      qrels: spec.qrels,
+      openStore: () => openBenchPostgres().store,
+    });
+    const delta = Math.abs(report.metrics.ndcg10 - (sqlite?.metrics.ndcg10 ?? 0));
+    worst = Math.max(worst, delta);
+    rows.push([
+      spec.name,
+      f4(sqlite?.metrics.ndcg10),
+      f4(report.metrics.ndcg10),
+      f4(delta),
+      delta <= 0.01 ? 'yes' : 'no',
+      fms(sqlite?.indexMs ?? 0),
+      fms(report.indexMs),
+      fms(sqlite?.queryMs.p50 ?? 0),
+      fms(report.queryMs.p50),
+      fms(sqlite?.warmQueryMs.p50 ?? 0),
+      fms(report.warmQueryMs.p50),
+    ]);
+  }
+  console.log('\n## PostgreSQL beside SQLite (nDCG@10 must agree within 0.01)\n');
+  console.log(
+    table([
+      [
+        'collection',
+        'sqlite',
+        'postgres',
+        '|Δ|',
+        'within',
+        'index ms sqlite',
+        'index ms pg',
+        'p50 sqlite',
+        'p50 pg',
+        'warm p50 sqlite',
+        'warm p50 pg',
+      ],
+      ...rows,
+    ]),
+  );
+  console.log(`\nLargest nDCG@10 difference: ${f4(worst)}`);
+  if (worst > 0.01) process.exitCode = 1;
+}

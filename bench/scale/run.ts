@@ -5,7 +5,8 @@
  * one chunk per row, like the BEIR corpora, written 1000 documents per transaction
  * (Store.upsertDocuments). Queries are the collections' real test queries.
  * Reports ingest time, database size, query p50/p99 (first and warm pass) and peak RSS.
- *   npx tsx bench/scale/run.ts [chunks] [queries]
+ *   npx tsx bench/scale/run.ts [chunks] [queries] [--backend postgres]
+ * With `--backend postgres` the same chunks and queries run on SQLite, then on PostgreSQL.
  */
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,11 +17,20 @@ import { loadBeir } from '../../src/eval/beir.js';
 import { contentHash, documentInput, prepareChunks } from '../../src/ingest/prepare.js';
 import { search } from '../../src/search/search.js';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import type { Store } from '../../src/store/store.js';
 import { COLLECTIONS, EVAL_DIR } from '../lib/collections.js';
 import { fmb, fms, percentiles } from '../lib/measure.js';
+import {
+  benchBackends,
+  openBenchPostgres,
+  positionalArgs,
+  schemaBytes,
+  type Backend,
+} from '../lib/postgres.js';
 
-const total = Number(process.argv[2] ?? 1_000_000);
-const queryCount = Number(process.argv[3] ?? 200);
+const args = positionalArgs();
+const total = Number(args[2] ?? 1_000_000);
+const queryCount = Number(args[3] ?? 200);
 if (!Number.isInteger(total) || total < 1 || !Number.isInteger(queryCount) || queryCount < 1)
   throw new Error('usage: bench/scale/run.ts [chunks] [queries]');
 
@@ -57,7 +67,7 @@ const words = vocab.map(([w]) => w);
 const cumulative = new Float64Array(vocab.length);
 let acc = 0;
 vocab.forEach(([, n], i) => (cumulative[i] = acc += n));
-const random = prng(42);
+let random = prng(42);
 const word = (): string => {
   const x = random() * acc;
   let lo = 0;
@@ -72,64 +82,74 @@ const word = (): string => {
 const sentence = (n: number): string => Array.from({ length: n }, word).join(' ');
 console.log(`vocabulary ${words.length} words; ${queries.length} queries; ${total} chunks`);
 
-const dir = mkdtempSync(join(tmpdir(), 'shelf-scale-'));
-const path = join(dir, 'shelf.db');
-const store = openSqliteStore({ path });
-const kb = await store.createKnowledgeBase('scale');
-const source = await store.addSource({ kbId: kb.id, kind: 'text', location: 'synthetic' });
-const BATCH = 1000;
-const started = performance.now();
-let batch: Parameters<typeof store.upsertDocuments>[0][number][] = [];
-for (let i = 0; i < total; i++) {
-  const length = 60 + Math.floor(random() * 80);
-  const doc: ParsedDocument = {
-    key: `s${i}`,
-    kind: 'text',
-    title: sentence(4 + Math.floor(random() * 6)),
-    tags: [],
-    blocks: [{ kind: 'paragraph', text: sentence(length) + '.' }],
+/** Ingests the synthetic chunks into a fresh store of `backend` and runs the queries. */
+async function runScale(backend: Backend): Promise<void> {
+  // The same text on every backend.
+  random = prng(42);
+  const dir = mkdtempSync(join(tmpdir(), 'shelf-scale-'));
+  const path = join(dir, 'shelf.db');
+  const pgStore = backend === 'postgres' ? openBenchPostgres() : undefined;
+  const store: Store = pgStore?.store ?? openSqliteStore({ path });
+  const kb = await store.createKnowledgeBase('scale');
+  const source = await store.addSource({ kbId: kb.id, kind: 'text', location: 'synthetic' });
+  const BATCH = 1000;
+  const started = performance.now();
+  let batch: Parameters<typeof store.upsertDocuments>[0][number][] = [];
+  for (let i = 0; i < total; i++) {
+    const length = 60 + Math.floor(random() * 80);
+    const doc: ParsedDocument = {
+      key: `s${i}`,
+      kind: 'text',
+      title: sentence(4 + Math.floor(random() * 6)),
+      tags: [],
+      blocks: [{ kind: 'paragraph', text: sentence(length) + '.' }],
+    };
+    batch.push({
+      kbId: kb.id,
+      sourceId: source.id,
+      document: documentInput(doc, [], contentHash(doc, [], DEFAULT_CHUNK_OPTIONS)),
+      chunks: prepareChunks(doc, [], DEFAULT_CHUNK_OPTIONS),
+    });
+    if (batch.length === BATCH || i === total - 1) {
+      await store.upsertDocuments(batch);
+      batch = [];
+    }
+    if ((i + 1) % 100_000 === 0)
+      console.log(`  ${i + 1} chunks, ${((performance.now() - started) / 1000).toFixed(0)} s`);
+  }
+  const ingestMs = performance.now() - started;
+  const chunks = (await store.listKnowledgeBases())[0]?.chunkCount ?? 0;
+  const size = pgStore
+    ? await schemaBytes(pgStore.schema)
+    : readdirSync(dir).reduce((s, f) => s + statSync(join(dir, f)).size, 0);
+
+  const pass = async (): Promise<number[]> => {
+    const times: number[] = [];
+    for (const q of queries) {
+      const t0 = performance.now();
+      await search(store, { query: q.slice(0, 4000), kbIds: [kb.id], limit: 10 });
+      times.push(performance.now() - t0);
+    }
+    return times;
   };
-  batch.push({
-    kbId: kb.id,
-    sourceId: source.id,
-    document: documentInput(doc, [], contentHash(doc, [], DEFAULT_CHUNK_OPTIONS)),
-    chunks: prepareChunks(doc, [], DEFAULT_CHUNK_OPTIONS),
-  });
-  if (batch.length === BATCH || i === total - 1) {
-    await store.upsertDocuments(batch);
-    batch = [];
-  }
-  if ((i + 1) % 100_000 === 0)
-    console.log(`  ${i + 1} chunks, ${((performance.now() - started) / 1000).toFixed(0)} s`);
+  const firstStarted = performance.now();
+  const cold = percentiles(await pass());
+  const firstPassMs = performance.now() - firstStarted;
+  const warm = percentiles(await pass());
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+  const peakRss = process.resourceUsage().maxRSS * 1024;
+
+  console.log(`\n## scale (${backend}): ${chunks} chunks\n`);
+  console.log(
+    `ingest        ${(ingestMs / 1000).toFixed(1)} s (${Math.round(chunks / (ingestMs / 1000))} chunks/s)`,
+  );
+  console.log(`database      ${fmb(size)}`);
+  console.log(
+    `first pass    p50 ${fms(cold.p50)} ms, p99 ${fms(cold.p99)} ms (${queries.length} queries in ${(firstPassMs / 1000).toFixed(1)} s, index loaded on first use)`,
+  );
+  console.log(`warm pass     p50 ${fms(warm.p50)} ms, p99 ${fms(warm.p99)} ms`);
+  console.log(`peak RSS      ${fmb(peakRss)} (whole process so far)`);
 }
-const ingestMs = performance.now() - started;
-const chunks = (await store.listKnowledgeBases())[0]?.chunkCount ?? 0;
-const size = readdirSync(dir).reduce((s, f) => s + statSync(join(dir, f)).size, 0);
 
-const pass = async (): Promise<number[]> => {
-  const times: number[] = [];
-  for (const q of queries) {
-    const t0 = performance.now();
-    await search(store, { query: q.slice(0, 4000), kbIds: [kb.id], limit: 10 });
-    times.push(performance.now() - t0);
-  }
-  return times;
-};
-const firstStarted = performance.now();
-const cold = percentiles(await pass());
-const firstPassMs = performance.now() - firstStarted;
-const warm = percentiles(await pass());
-await store.close();
-rmSync(dir, { recursive: true, force: true });
-const peakRss = process.resourceUsage().maxRSS * 1024;
-
-console.log(`\n## scale: ${chunks} chunks\n`);
-console.log(
-  `ingest        ${(ingestMs / 1000).toFixed(1)} s (${Math.round(chunks / (ingestMs / 1000))} chunks/s)`,
-);
-console.log(`database      ${fmb(size)}`);
-console.log(
-  `first pass    p50 ${fms(cold.p50)} ms, p99 ${fms(cold.p99)} ms (${queries.length} queries in ${(firstPassMs / 1000).toFixed(1)} s, index loaded on first use)`,
-);
-console.log(`warm pass     p50 ${fms(warm.p50)} ms, p99 ${fms(warm.p99)} ms`);
-console.log(`peak RSS      ${fmb(peakRss)}`);
+for (const backend of benchBackends()) await runScale(backend);

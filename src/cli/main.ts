@@ -13,6 +13,7 @@ import * as askCommand from './commands/ask.js';
 import * as keysCommand from './commands/keys.js';
 import * as library from './commands/library.js';
 import * as mcpCommand from './commands/mcp.js';
+import * as migrateCommand from './commands/migrate.js';
 import * as searchCommand from './commands/search.js';
 import * as serveCommand from './commands/serve.js';
 import { createCliContext, type CliIo } from './context.js';
@@ -21,7 +22,7 @@ import { ANSI, PLAIN } from './format.js';
 export type { CliIo } from './context.js';
 
 /** Every command module; each adds its commands to the program. */
-const COMMANDS = [library, searchCommand, askCommand, serveCommand, keysCommand, mcpCommand];
+const COMMANDS = [library, searchCommand, askCommand, serveCommand, keysCommand, mcpCommand, migrateCommand];
 
 interface GlobalOptions {
   home?: string;

@@ -110,6 +110,28 @@ const EmbedSchema = z.strictObject({
   candidates: z.number().int().min(1).max(1000).default(100),
 });
 
+/** PostgreSQL instead of the embedded SQLite file (several `shelf serve` sharing one database). */
+const DatabaseSchema = z.strictObject({
+  /** postgres:// URL (SHELF_DATABASE_URL); unset: SQLite in the shelf home. */
+  url: z
+    .string()
+    .regex(/^postgres(ql)?:\/\/\S+$/i, 'expected a postgres:// URL')
+    .optional(),
+  /** Schema for shelf's tables, created when missing (SHELF_DATABASE_SCHEMA); default: the search_path. */
+  schema: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'expected a lower-case identifier')
+    .optional(),
+});
+
+/** Background jobs run by `shelf serve`. */
+const JobsSchema = z.strictObject({
+  /** How long a claimed job is held without a heartbeat; a dead worker's job is retaken after it. */
+  leaseMs: z.number().int().min(100).max(3_600_000).default(30_000),
+  /** Idle wait between claims when the queue is empty. */
+  pollMs: z.number().int().min(10).max(600_000).default(1000),
+});
+
 export const ConfigSchema = z.strictObject({
   home: z.string(),
   fetch: FetchSchema.default(FetchSchema.parse({})),
@@ -118,6 +140,8 @@ export const ConfigSchema = z.strictObject({
   server: ServerSchema.default(ServerSchema.parse({})),
   llm: LlmSchema.default(LlmSchema.parse({})),
   embed: EmbedSchema.default(EmbedSchema.parse({})),
+  database: DatabaseSchema.default(DatabaseSchema.parse({})),
+  jobs: JobsSchema.default(JobsSchema.parse({})),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;
@@ -181,6 +205,10 @@ function envLayer(env: NodeJS.ProcessEnv): Layer {
   if (env.SHELF_EMBED_MODEL) embed.model = env.SHELF_EMBED_MODEL;
   if (env.SHELF_EMBED_API_KEY) embed.apiKey = env.SHELF_EMBED_API_KEY;
   if (Object.keys(embed).length > 0) layer.embed = embed;
+  const database: Layer = {};
+  if (env.SHELF_DATABASE_URL) database.url = env.SHELF_DATABASE_URL;
+  if (env.SHELF_DATABASE_SCHEMA) database.schema = env.SHELF_DATABASE_SCHEMA;
+  if (Object.keys(database).length > 0) layer.database = database;
   return layer;
 }
 

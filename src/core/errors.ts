@@ -210,6 +210,21 @@ export const MESSAGES = {
     message: (d) => `That already exists: ${s(d.detail)}.`,
     hint: 'Use the existing one, or pick another name.',
   },
+  STORE_UNREACHABLE: {
+    kind: 'unavailable',
+    message: (d) => `The PostgreSQL database at ${s(d.url)} cannot be reached: ${s(d.detail)}.`,
+    hint: 'Check that the server runs and that SHELF_DATABASE_URL names the right host, port, user and database.',
+  },
+  MIGRATE_TARGET_NOT_EMPTY: {
+    kind: 'conflict',
+    message: (d) => `The target store ${s(d.target)} already holds data (${s(d.detail)}).`,
+    hint: 'Migrate into a new, empty database file or PostgreSQL schema.',
+  },
+  MIGRATE_MISMATCH: {
+    kind: 'internal',
+    message: (d) => `The copy in ${s(d.target)} differs from the source: ${s(d.detail)}.`,
+    hint: 'Nothing was deleted from the source; drop the target and run shelf migrate again.',
+  },
   EVAL_MISSING: {
     kind: 'not-found',
     message: (d) => `The test collection file ${s(d.path)} is missing.`,

@@ -195,6 +195,8 @@ export interface BeirOptions {
   readonly hits?: number;
   /** Ranking overrides (tuning experiments); defaults are what `shelf search` uses. */
   readonly rank?: Partial<RankOptions>;
+  /** The empty store to index into, closed afterwards (default: a temporary SQLite file). */
+  readonly openStore?: () => Store;
 }
 
 export interface Latency {
@@ -241,7 +243,7 @@ export async function runBeir(dir: string, options: BeirOptions = {}): Promise<B
   const hits = options.hits ?? 1000;
   const collection = await loadBeir(dir, qrelsFile);
   const scratch = mkdtempSync(join(tmpdir(), 'shelf-eval-'));
-  const store = openSqliteStore({ path: join(scratch, 'eval.db') });
+  const store = options.openStore?.() ?? openSqliteStore({ path: join(scratch, 'eval.db') });
   try {
     const indexStarted = performance.now();
     const { kbId, ids, chunks } = await ingestCorpus(store, collection.corpus);

@@ -57,7 +57,7 @@ export const DEFAULT_RANK_OPTIONS: RankOptions = {
   fieldWeights: { title: 3, heading: 2, body: 1, tags: 1.5 },
   feedback: { docs: 3, terms: 20, originalWeight: 0.8 },
   maxTerms: 32,
-  maxChunkShare: 0.5,
+  maxChunkShare: 1,
   maxExpansionShare: 1,
   otherChunksWeight: 0,
 };
@@ -88,7 +88,7 @@ export interface RankResult {
   /** Expansion terms added by feedback, with their weights. */
   readonly expansion: readonly { term: string; weight: number }[];
   readonly hits: readonly RankedChunk[];
-  /** Chunks (or documents, per document) that matched at least one term. */
+  /** Chunks that matched at least one scored term. */
   readonly candidates: number;
 }
 
@@ -300,7 +300,7 @@ function scorePass(
   perDocument: boolean,
   capacity: number,
 ): { hits: RankedChunk[]; candidates: number } {
-  const { table, scores, docScores, docSums, docChunk } = cache;
+  const { table, scores } = cache;
   const touched = accumulate(cache, terms, options, kbs);
   let hits: RankedChunk[];
   let candidates: number;
@@ -308,7 +308,39 @@ function scorePass(
     const best = topK(touched, (id) => scores[id] ?? 0, capacity);
     hits = best.map((id) => ({ chunkId: id, documentId: table.documentId[id] ?? 0, score: scores[id] ?? 0 }));
     candidates = touched.length;
+  } else if (options.otherChunksWeight === 0 && touched.length > capacity * 4) {
+    // The best few chunks usually already hold `capacity` distinct documents: then those
+    // are the top documents by best chunk, and grouping every touched chunk is not needed.
+    const fetched = topK(touched, (id) => scores[id] ?? 0, Math.max(capacity * 4, 64));
+    const seen = new Set<number>();
+    hits = [];
+    for (const id of fetched) {
+      const doc = table.documentId[id] ?? 0;
+      if (seen.has(doc)) continue;
+      seen.add(doc);
+      hits.push({ chunkId: id, documentId: doc, score: scores[id] ?? 0 });
+      if (hits.length === capacity) break;
+    }
+    if (hits.length < capacity) hits = groupDocuments(cache, touched, options, capacity).hits;
+    candidates = touched.length;
   } else {
+    ({ hits, candidates } = groupDocuments(cache, touched, options, capacity));
+  }
+  for (const id of touched) scores[id] = 0;
+  return { hits, candidates };
+}
+
+/** Every touched chunk grouped by document; the best `capacity` documents (by best chunk). */
+function groupDocuments(
+  cache: IndexCache,
+  touched: Uint32Array,
+  options: RankOptions,
+  capacity: number,
+): { hits: RankedChunk[]; candidates: number } {
+  const { table, scores, docScores, docSums, docChunk } = cache;
+  let hits: RankedChunk[];
+  let candidates: number;
+  {
     const docs: number[] = [];
     for (const id of touched) {
       const doc = table.documentId[id] ?? 0;
@@ -329,14 +361,13 @@ function scorePass(
       }
     const best = topK(docs, (doc) => docScores[doc] ?? 0, capacity);
     hits = best.map((doc) => ({ chunkId: docChunk[doc] ?? 0, documentId: doc, score: docScores[doc] ?? 0 }));
-    candidates = docs.length;
+    candidates = touched.length;
     for (const doc of docs) {
       docScores[doc] = 0;
       docSums[doc] = 0;
       docChunk[doc] = 0;
     }
   }
-  for (const id of touched) scores[id] = 0;
   return { hits, candidates };
 }
 

@@ -220,8 +220,8 @@ export async function startServer(options: ServeOptions): Promise<ShelfServer> {
         clock: app.clock,
         logger: app.logger,
       }),
-      ...(w.leaseMs !== undefined ? { leaseMs: w.leaseMs } : {}),
-      ...(w.pollMs !== undefined ? { pollMs: w.pollMs } : {}),
+      leaseMs: w.leaseMs ?? app.config.jobs.leaseMs,
+      pollMs: w.pollMs ?? app.config.jobs.pollMs,
       ...(w.concurrency !== undefined ? { concurrency: w.concurrency } : {}),
       ...(w.backoffMs !== undefined ? { backoffMs: w.backoffMs } : {}),
     });
