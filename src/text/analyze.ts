@@ -44,6 +44,8 @@ export function fold(text: string): string {
 const STEM_CACHE = new Map<string, string>();
 const STEM_CACHE_LIMIT = 200_000;
 const LOWER_WORD = /^[a-z]+$/;
+/** A Capitalised word or an all-capitals one: a single camelCase hump. */
+const SIMPLE_WORD = /^(?:[A-Z][a-z]*|[A-Z]+)$/;
 
 /** Porter2 for alphabetic words of three letters or more; other terms unchanged. */
 export function stemWord(word: string): string {
@@ -84,15 +86,17 @@ export function analyze(text: string): Term[] {
     const raw = match[0];
     const start = match.index;
     const end = start + raw.length;
-    // Fast path for the common case, a plain lower-case word: one part, no compounds.
-    if (LOWER_WORD.test(raw)) {
+    // Fast path for the common case, a plain ASCII word (lower-case, Capitalised or an
+    // ACRONYM): one part, no compounds, nothing to fold.
+    if (LOWER_WORD.test(raw) || SIMPLE_WORD.test(raw)) {
+      const word = raw.toLowerCase();
       out.push({
-        term: clean(stemWord(raw)),
+        term: clean(stemWord(word)),
         position,
         start,
         end,
         compound: false,
-        stop: STOP_WORDS.has(raw),
+        stop: STOP_WORDS.has(word),
       });
       position++;
       continue;
