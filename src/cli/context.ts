@@ -66,6 +66,12 @@ export function withFilters(command: Command): Command {
     .option('--source <id-or-text>', 'from this source (id, or text in its location)');
 }
 
+/** The `eval` command group, shared by the modules that add `eval qa` and `eval beir`. */
+export function evalCommand(program: Command): Command {
+  const existing = program.commands.find((c) => c.name() === 'eval');
+  return existing ?? program.command('eval').description('evaluate retrieval and answers');
+}
+
 export function wholeNumber(name: string, max = 100_000) {
   return (value: string): number => {
     const n = Number(value);

@@ -10,6 +10,7 @@ import { openApp, type App } from '../app.js';
 import { loadConfig } from '../core/config.js';
 import { EXIT_CODES, toShelfError } from '../core/errors.js';
 import * as askCommand from './commands/ask.js';
+import * as evalBeirCommand from './commands/eval-beir.js';
 import * as keysCommand from './commands/keys.js';
 import * as library from './commands/library.js';
 import * as mcpCommand from './commands/mcp.js';
@@ -22,7 +23,16 @@ import { ANSI, PLAIN } from './format.js';
 export type { CliIo } from './context.js';
 
 /** Every command module; each adds its commands to the program. */
-const COMMANDS = [library, searchCommand, askCommand, serveCommand, keysCommand, mcpCommand, migrateCommand];
+const COMMANDS = [
+  library,
+  searchCommand,
+  askCommand,
+  evalBeirCommand,
+  serveCommand,
+  keysCommand,
+  mcpCommand,
+  migrateCommand,
+];
 
 interface GlobalOptions {
   home?: string;

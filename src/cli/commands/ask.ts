@@ -14,7 +14,7 @@ import { ShelfError } from '../../core/errors.js';
 import { runEmbedding } from '../../embed/embeddings.js';
 import { llmFromConfig } from '../../llm/openai-llm.js';
 import { formatQaReport, parseQa, runQa } from '../../eval/qa.js';
-import { kbOption, wholeNumber, type CliContext } from '../context.js';
+import { evalCommand, kbOption, wholeNumber, type CliContext } from '../context.js';
 import type { Style } from '../format.js';
 
 /** The ask dependencies: the app's seams, with `--model` choosing the chat model. */
@@ -131,12 +131,6 @@ export function answerJson(result: AskResult): unknown {
     primer: result.primer,
     trace: result.trace,
   };
-}
-
-function evalCommand(program: Command): Command {
-  // `eval` may already exist (another module adds `eval beir`): add to it rather than clash.
-  const existing = program.commands.find((c) => c.name() === 'eval');
-  return existing ?? program.command('eval').description('evaluate retrieval and answers');
 }
 
 export function register(program: Command, ctx: CliContext): void {
