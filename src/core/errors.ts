@@ -450,3 +450,18 @@ export const EXIT_CODES: Readonly<Record<ErrorKind, number>> = {
   unavailable: 8,
   internal: 1,
 };
+
+/** HTTP status per error kind; the server maps errors through this table only. */
+export const STATUS_BY_KIND: Readonly<Record<ErrorKind, number>> = {
+  usage: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  'not-found': 404,
+  conflict: 409,
+  'too-large': 413,
+  input: 422,
+  'rate-limited': 429,
+  internal: 500,
+  remote: 502,
+  unavailable: 503,
+};

@@ -4,21 +4,9 @@
  * Framework errors (body too large, malformed JSON, wrong media type) are turned into
  * catalogue errors first, so clients see one shape everywhere.
  */
-import { ShelfError, toShelfError, type ErrorKind } from '../core/errors.js';
+import { ShelfError, STATUS_BY_KIND, toShelfError } from '../core/errors.js';
 
-export const STATUS_BY_KIND: Readonly<Record<ErrorKind, number>> = {
-  usage: 400,
-  unauthorized: 401,
-  forbidden: 403,
-  'not-found': 404,
-  conflict: 409,
-  'too-large': 413,
-  input: 422,
-  'rate-limited': 429,
-  internal: 500,
-  remote: 502,
-  unavailable: 503,
-};
+export { STATUS_BY_KIND };
 
 export interface ErrorBody {
   readonly error: { code: string; message: string; hint: string; docs: string };
