@@ -12,7 +12,6 @@ import { withEmbeddings } from './embed/embeddings.js';
 import { embedderFromConfig } from './embed/openai-embedder.js';
 import type { Llm } from './llm/llm.js';
 import { llmFromConfig } from './llm/openai-llm.js';
-import { createFetcher } from './sources/fetch.js';
 import { openPostgresStore } from './store/postgres/postgres-store.js';
 import { openSqliteStore } from './store/sqlite/sqlite-store.js';
 import type { Store } from './store/store.js';
@@ -58,12 +57,26 @@ export function openDefaultStore(options: { config: Config; clock: Clock; logger
   return openSqliteStore({ path: databasePath(config), clock });
 }
 
+/**
+ * The remote fetcher, loaded on first use: most commands never fetch, and the HTTP client
+ * and address guard would cost every command their start-up time.
+ */
+function lazyFetcher(config: Config, logger: Logger): Fetcher {
+  let real: Promise<Fetcher> | undefined;
+  return {
+    fetch: async (url, options) => {
+      real ??= import('./sources/fetch.js').then((m) => m.createFetcher({ config: config.fetch, logger }));
+      return (await real).fetch(url, options);
+    },
+  };
+}
+
 export function openApp(options: AppOptions): App {
   const { config } = options;
   const clock = options.clock ?? SYSTEM_CLOCK;
   const logger = options.logger ?? SILENT_LOGGER;
   const base = options.store ?? openDefaultStore({ config, clock, logger });
-  const fetcher = options.fetcher ?? createFetcher({ config: config.fetch, logger });
+  const fetcher = options.fetcher ?? lazyFetcher(config, logger);
   const llm = options.llm === null ? undefined : (options.llm ?? llmFromConfig(config));
   const embedder = options.embedder === null ? undefined : (options.embedder ?? embedderFromConfig(config));
   const store = embedder ? withEmbeddings(base, embedder, { logger }) : base;

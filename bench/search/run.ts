@@ -59,27 +59,46 @@ for (const q of queries.slice(0, 20)) {
   rawQuery.all(rawMatch(q));
   await search(store, { query: q, kbIds: [kb.id], limit: 10 });
 }
-const shelfMs: number[] = [];
-const rawMs: number[] = [];
-let hits = 0;
-for (const q of queries) {
-  let t = performance.now();
-  rawQuery.all(rawMatch(q));
-  rawMs.push(performance.now() - t);
-  t = performance.now();
-  hits += (await search(store, { query: q, kbIds: [kb.id], limit: 10 })).hits.length;
-  shelfMs.push(performance.now() - t);
+/** One pass over the queries, interleaved so noise on the shared machine hits both alike. */
+async function pass(): Promise<{ shelfMs: number[]; rawMs: number[]; hits: number }> {
+  const shelfMs: number[] = [];
+  const rawMs: number[] = [];
+  let hits = 0;
+  for (const q of queries) {
+    let t = performance.now();
+    rawQuery.all(rawMatch(q));
+    rawMs.push(performance.now() - t);
+    t = performance.now();
+    hits += (await search(store, { query: q, kbIds: [kb.id], limit: 10 })).hits.length;
+    shelfMs.push(performance.now() - t);
+  }
+  shelfMs.sort((a, b) => a - b);
+  rawMs.sort((a, b) => a - b);
+  return { shelfMs, rawMs, hits };
 }
-shelfMs.sort((a, b) => a - b);
-rawMs.sort((a, b) => a - b);
+
 const p = (xs: number[], q: number): string => percentile(xs, q).toFixed(2).padStart(7);
-console.log(`corpus: ${documents} documents, ${chunks} chunks; ${queries.length} queries (${hits} hits)`);
-console.log(`                 p50 ms   p99 ms`);
-console.log(`raw FTS5       ${p(rawMs, 50)}  ${p(rawMs, 99)}`);
-console.log(`shelf search   ${p(shelfMs, 50)}  ${p(shelfMs, 99)}`);
+const first = await pass();
+// The same queries again: shelf's posting lists are now in memory, SQLite's pages in cache.
+const warm = await pass();
 console.log(
-  `ratio shelf/raw: p50 ${(percentile(shelfMs, 50) / percentile(rawMs, 50)).toFixed(2)}x, p99 ${(percentile(shelfMs, 99) / percentile(rawMs, 99)).toFixed(2)}x (target p50 < 10 ms and <= 2x raw)`,
+  `corpus: ${documents} documents, ${chunks} chunks; ${queries.length} queries (${first.hits} hits)`,
 );
+console.log(`                 first pass        warm pass`);
+console.log(`                 p50 ms   p99 ms   p50 ms   p99 ms`);
+console.log(
+  `raw FTS5       ${p(first.rawMs, 50)}  ${p(first.rawMs, 99)}  ${p(warm.rawMs, 50)}  ${p(warm.rawMs, 99)}`,
+);
+console.log(
+  `shelf search   ${p(first.shelfMs, 50)}  ${p(first.shelfMs, 99)}  ${p(warm.shelfMs, 50)}  ${p(warm.shelfMs, 99)}`,
+);
+for (const [name, r] of [
+  ['first', first],
+  ['warm', warm],
+] as const)
+  console.log(
+    `ratio shelf/raw (${name}): p50 ${(percentile(r.shelfMs, 50) / percentile(r.rawMs, 50)).toFixed(2)}x, p99 ${(percentile(r.shelfMs, 99) / percentile(r.rawMs, 99)).toFixed(2)}x (target p50 < 10 ms and <= 2x raw)`,
+  );
 await store.close();
 raw.close();
 rmSync(dir, { recursive: true, force: true });

@@ -13,7 +13,6 @@ import { displayUrl, formatTrace } from '../../ask/trace.js';
 import { ShelfError } from '../../core/errors.js';
 import { runEmbedding } from '../../embed/embeddings.js';
 import { llmFromConfig } from '../../llm/openai-llm.js';
-import { formatQaReport, parseQa, runQa } from '../../eval/qa.js';
 import { evalCommand, kbOption, wholeNumber, type CliContext } from '../context.js';
 import type { Style } from '../format.js';
 
@@ -266,6 +265,7 @@ export function register(program: Command, ctx: CliContext): void {
       } catch (e) {
         throw new ShelfError('PATH_NOT_FOUND', { path: file }, { cause: e });
       }
+      const { formatQaReport, parseQa, runQa } = await import('../../eval/qa.js');
       const questions = parseQa(text, file);
       const report = await runQa(deps(ctx), { kb, questions });
       if (o.json) ctx.json(report);

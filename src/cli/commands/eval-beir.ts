@@ -1,6 +1,5 @@
 /** `shelf eval beir DIR`: retrieval quality on a BEIR-format collection (trec_eval metrics). */
 import type { Command } from 'commander';
-import { runBeirCommand } from '../../eval/beir-command.js';
 import { evalCommand, wholeNumber, type CliContext } from '../context.js';
 
 export function register(program: Command, ctx: CliContext): void {
@@ -13,6 +12,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--hits <n>', 'results retrieved per query', wholeNumber('--hits', 10_000), 1000)
     .option('--json', 'JSON output')
     .action(async (dir: string, o: { qrels: string; hits: number; json?: boolean }) => {
+      const { runBeirCommand } = await import('../../eval/beir-command.js');
       await runBeirCommand(
         dir,
         { qrels: o.qrels, hits: o.hits, ...(o.json ? { json: true } : {}) },

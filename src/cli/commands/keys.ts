@@ -1,7 +1,6 @@
 /** `shelf keys create|list|revoke`: API keys for `shelf serve` (stored as SHA-256 only). */
 import type { Command } from 'commander';
 import { ShelfError } from '../../core/errors.js';
-import { createApiKey } from '../../server/auth.js';
 import { wholeNumber, type CliContext } from '../context.js';
 
 export function register(program: Command, ctx: CliContext): void {
@@ -18,6 +17,7 @@ export function register(program: Command, ctx: CliContext): void {
           value: name,
           expected: 'Use 1 to 100 characters.',
         });
+      const { createApiKey } = await import('../../server/auth.js');
       const { key, record } = await createApiKey(ctx.app().store, label);
       if (o.json) ctx.json({ ...record, key });
       else

@@ -1,7 +1,7 @@
 /** Commands that manage the shelf: kb, add, sync, sources, docs, rm. */
 import type { Command } from 'commander';
 import { EXIT_CODES, ShelfError, toShelfError } from '../../core/errors.js';
-import { addSource, syncAll, syncSource, type SyncReport } from '../../ingest/ingest.js';
+import type { SyncReport } from '../../ingest/ingest.js';
 import { kbOption, wholeNumber, withFilters, type CliContext } from '../context.js';
 import {
   formatDocuments,
@@ -86,6 +86,7 @@ export function register(program: Command, ctx: CliContext): void {
         for (const location of inputs) {
           const progress = ctx.progress(!o.json);
           try {
+            const { addSource } = await import('../../ingest/ingest.js');
             reports.push(
               await addSource(ctx.ingestContext(progress), {
                 kb: target,
@@ -118,6 +119,8 @@ export function register(program: Command, ctx: CliContext): void {
     .action(async (o: { kb: string; source?: number; json?: boolean }) => {
       const progress = ctx.progress(!o.json);
       try {
+        // Loaded when the command runs, so other commands do not pay for it at start-up.
+        const { syncAll, syncSource } = await import('../../ingest/ingest.js');
         if (o.source !== undefined) {
           const s = await ctx.app().store.getSource(o.source);
           if (!s) throw new ShelfError('SOURCE_NOT_FOUND', { id: o.source });

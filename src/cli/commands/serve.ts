@@ -1,6 +1,5 @@
 /** `shelf serve`: the HTTP API with background jobs, until SIGINT or SIGTERM. */
 import type { Command } from 'commander';
-import { startServer } from '../../server/server.js';
 import { wholeNumber, type CliContext } from '../context.js';
 
 /** Resolves on the first SIGINT or SIGTERM. */
@@ -24,6 +23,8 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--port <port>', 'port to listen on', wholeNumber('--port', 65535))
     .option('--no-jobs', 'do not run background jobs in this process')
     .action(async (o: { host?: string; port?: number; jobs: boolean }) => {
+      // Loaded when the command runs, so other commands do not pay for it at start-up.
+      const { startServer } = await import('../../server/server.js');
       const server = await startServer({
         app: ctx.app(),
         ...(o.host !== undefined ? { host: o.host } : {}),
