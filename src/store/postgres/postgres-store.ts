@@ -16,11 +16,9 @@
  * locks the one `index_state` row, so writers take locks in one order and cannot deadlock.
  */
 import type * as Pg from 'pg';
-import type { Pool, PoolClient, QueryResultRow } from 'pg';
-import type { DocumentKind, PageProblem } from '../../core/document.js';
+import type { Pool, PoolClient } from 'pg';
 import { ShelfError } from '../../core/errors.js';
 import { SILENT_LOGGER, SYSTEM_CLOCK, type Clock, type Logger } from '../../core/seams.js';
-import type { SourceKind } from '../../sources/source.js';
 import {
   DEFAULT_FIELD_WEIGHTS,
   FIELD_COUNT,
@@ -42,12 +40,11 @@ import {
   type LexicalHit,
   type Page,
   type PostingList,
-  type SourceOptions,
   type SourcePatch,
-  type SourceRecord,
   type Store,
   type UpsertOutcome,
 } from '../store.js';
+import { defined, escapeLike, json, num, str, toDocument, toSource, type Row } from '../rows.js';
 import { PG_LATEST_VERSION, PG_MIGRATIONS } from './migrations.js';
 
 export interface PostgresStoreOptions {
@@ -62,8 +59,6 @@ export interface PostgresStoreOptions {
   /** Connections in the pool (default 10). */
   readonly poolSize?: number;
 }
-
-type Row = QueryResultRow;
 
 /** FTS5's bm25() constants (fts5_aux.c), so searchLexical scores as the SQLite backend does. */
 const FTS5_K1 = 1.2;
@@ -117,17 +112,6 @@ function translate(e: unknown, location: string): unknown {
   return e;
 }
 
-const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
-const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : undefined);
-const json = <T>(v: unknown, fallback: T): T => (typeof v === 'string' ? (JSON.parse(v) as T) : fallback);
-
-/** Copies the defined entries only (exactOptionalPropertyTypes: absent, never undefined). */
-function defined<T extends object>(o: T): { [K in keyof T]: Exclude<T[K], undefined> } {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as {
-    [K in keyof T]: Exclude<T[K], undefined>;
-  };
-}
-
 function toKb(r: Row): KnowledgeBase {
   const model = str(r.embed_model);
   const embedding: EmbeddingInfo | undefined =
@@ -143,52 +127,6 @@ function toKb(r: Row): KnowledgeBase {
     name: r.name as string,
     createdAt: r.created_at as string,
     ...defined({ primer: str(r.primer), embedding }),
-  };
-}
-
-function toSource(r: Row): SourceRecord {
-  return {
-    id: r.id as number,
-    kbId: r.kb_id as number,
-    kind: r.kind as SourceKind,
-    location: r.location as string,
-    options: json<SourceOptions>(r.options, {}),
-    createdAt: r.created_at as string,
-    ...defined({
-      title: str(r.title),
-      parentId: num(r.parent_id),
-      etag: str(r.etag),
-      lastModified: str(r.last_modified),
-      lastSyncedAt: str(r.last_synced_at),
-      lastError: str(r.last_error),
-      refreshIntervalS: num(r.refresh_interval_s),
-    }),
-  };
-}
-
-function toDocument(r: Row, prefix = ''): DocumentRecord {
-  const g = (k: string): unknown => r[prefix + k];
-  return {
-    id: g('id') as number,
-    kbId: g('kb_id') as number,
-    sourceId: g('source_id') as number,
-    key: g('key') as string,
-    kind: g('kind') as DocumentKind,
-    title: g('title') as string,
-    tags: json<string[]>(g('tags'), []),
-    hash: g('hash') as string,
-    chunkCount: g('chunk_count') as number,
-    createdAt: g('created_at') as string,
-    updatedAt: g('updated_at') as string,
-    ...defined({
-      url: str(g('url')),
-      author: str(g('author')),
-      published: str(g('published')),
-      updated: str(g('updated')),
-      pageCount: num(g('page_count')),
-      pageLabels: g('page_labels') == null ? undefined : json<string[]>(g('page_labels'), []),
-      problems: g('problems') == null ? undefined : json<PageProblem[]>(g('problems'), []),
-    }),
   };
 }
 
@@ -250,10 +188,6 @@ class Params {
     this.values.push(v);
     return `$${this.values.length}`;
   }
-}
-
-function escapeLike(s: string): string {
-  return s.replace(/[\\%_]/g, (c) => '\\' + c);
 }
 
 /** WHERE fragments for document filters over alias `d`. */

@@ -7,11 +7,9 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import * as sqliteVec from 'sqlite-vec';
-import type { DocumentKind, PageProblem } from '../../core/document.js';
 import { ShelfError } from '../../core/errors.js';
 import type { Clock } from '../../core/seams.js';
 import { SYSTEM_CLOCK } from '../../core/seams.js';
-import type { SourceKind } from '../../sources/source.js';
 import {
   DEFAULT_FIELD_WEIGHTS,
   FIELD_COUNT,
@@ -41,17 +39,15 @@ import {
   type Page,
   type PageRequest,
   type PostingList,
-  type SourceOptions,
   type SourcePatch,
-  type SourceRecord,
   type Store,
   type TermStats,
   type UpsertOutcome,
 } from '../store.js';
+import { defined, escapeLike, json, num, str, toDocument, toSource, type Row } from '../rows.js';
 import { LATEST_VERSION, MIGRATIONS } from './migrations.js';
 
 type Db = Database.Database;
-type Row = Record<string, unknown>;
 
 export interface SqliteStoreOptions {
   /** Database file, or ':memory:'. */
@@ -86,17 +82,6 @@ function migrate(db: Db, path: string): void {
   }
 }
 
-const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
-const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : undefined);
-const json = <T>(v: unknown, fallback: T): T => (typeof v === 'string' ? (JSON.parse(v) as T) : fallback);
-
-/** Copies the defined entries only (exactOptionalPropertyTypes: absent, never undefined). */
-function defined<T extends object>(o: T): { [K in keyof T]: Exclude<T[K], undefined> } {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as {
-    [K in keyof T]: Exclude<T[K], undefined>;
-  };
-}
-
 function toKb(r: Row): KnowledgeBase {
   const model = str(r.embed_model);
   const embedding: EmbeddingInfo | undefined =
@@ -118,52 +103,6 @@ function toKb(r: Row): KnowledgeBase {
 /** A vector as sqlite-vec reads it: the float32 bytes, little-endian (as on every supported CPU). */
 function vectorBlob(v: Float32Array): Buffer {
   return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
-}
-
-function toSource(r: Row): SourceRecord {
-  return {
-    id: r.id as number,
-    kbId: r.kb_id as number,
-    kind: r.kind as SourceKind,
-    location: r.location as string,
-    options: json<SourceOptions>(r.options, {}),
-    createdAt: r.created_at as string,
-    ...defined({
-      title: str(r.title),
-      parentId: num(r.parent_id),
-      etag: str(r.etag),
-      lastModified: str(r.last_modified),
-      lastSyncedAt: str(r.last_synced_at),
-      lastError: str(r.last_error),
-      refreshIntervalS: num(r.refresh_interval_s),
-    }),
-  };
-}
-
-function toDocument(r: Row, prefix = ''): DocumentRecord {
-  const g = (k: string): unknown => r[prefix + k];
-  return {
-    id: g('id') as number,
-    kbId: g('kb_id') as number,
-    sourceId: g('source_id') as number,
-    key: g('key') as string,
-    kind: g('kind') as DocumentKind,
-    title: g('title') as string,
-    tags: json<string[]>(g('tags'), []),
-    hash: g('hash') as string,
-    chunkCount: g('chunk_count') as number,
-    createdAt: g('created_at') as string,
-    updatedAt: g('updated_at') as string,
-    ...defined({
-      url: str(g('url')),
-      author: str(g('author')),
-      published: str(g('published')),
-      updated: str(g('updated')),
-      pageCount: num(g('page_count')),
-      pageLabels: g('page_labels') == null ? undefined : json<string[]>(g('page_labels'), []),
-      problems: g('problems') == null ? undefined : json<PageProblem[]>(g('problems'), []),
-    }),
-  };
 }
 
 function toChunk(r: Row, prefix = ''): ChunkRecord {
@@ -258,10 +197,6 @@ function filterSql(filter: DocumentFilter | undefined): { sql: string; params: u
   }
   if (filter.problems === true) parts.push(`d.problems IS NOT NULL AND d.problems <> '[]'`);
   return { sql: parts.map((p) => ` AND ${p}`).join(''), params };
-}
-
-function escapeLike(s: string): string {
-  return s.replace(/[\\%_]/g, (c) => '\\' + c);
 }
 
 function kbClause(kbIds: readonly number[], column: string): { sql: string; params: number[] } {
