@@ -4,7 +4,16 @@
  */
 import type { DocumentKind, PageProblem } from '../core/document.js';
 import type { SourceKind } from '../sources/source.js';
-import type { DocumentRecord, SourceOptions, SourceRecord } from './store.js';
+import type {
+  ApiKeyRecord,
+  ChunkRecord,
+  DocumentRecord,
+  JobError,
+  JobRecord,
+  JobState,
+  SourceOptions,
+  SourceRecord,
+} from './store.js';
 
 export type Row = Record<string, unknown>;
 
@@ -70,4 +79,58 @@ export function toDocument(r: Row, prefix = ''): DocumentRecord {
 /** Escapes LIKE wildcards; pair with `ESCAPE '\\'`. */
 export function escapeLike(s: string): string {
   return s.replace(/[\\%_]/g, (c) => '\\' + c);
+}
+
+/** A chunk row; `prefix` reads aliased columns of a join. */
+export function toChunk(r: Row, prefix = ''): ChunkRecord {
+  const g = (k: string): unknown => r[prefix + k];
+  return {
+    id: g('id') as number,
+    documentId: g('document_id') as number,
+    kbId: g('kb_id') as number,
+    ordinal: g('ordinal') as number,
+    headingPath: json<string[]>(g('heading_path'), []),
+    text: g('text') as string,
+    tokens: g('tokens') as number,
+    // SQLite stores booleans as 0/1, PostgreSQL as booleans.
+    hasCode: g('has_code') === 1 || g('has_code') === true,
+    ...defined({ anchor: str(g('anchor')), pageStart: num(g('page_start')), pageEnd: num(g('page_end')) }),
+  };
+}
+
+export function toJob(r: Row): JobRecord {
+  return {
+    id: r.id as number,
+    kind: r.kind as string,
+    payload: json<Record<string, unknown>>(r.payload, {}),
+    state: r.state as JobState,
+    attempts: r.attempts as number,
+    maxAttempts: r.max_attempts as number,
+    runAt: r.run_at as string,
+    progress: {
+      done: r.progress_done as number,
+      total: r.progress_total as number,
+      ...defined({ label: str(r.progress_label) }),
+    },
+    createdAt: r.created_at as string,
+    updatedAt: r.updated_at as string,
+    ...defined({
+      leaseOwner: str(r.lease_owner),
+      leaseUntil: str(r.lease_until),
+      result: r.result == null ? undefined : json<unknown>(r.result, null),
+      error: r.error == null ? undefined : json<JobError>(r.error, { code: 'INTERNAL', message: '' }),
+      dedupeKey: str(r.dedupe_key),
+      finishedAt: str(r.finished_at),
+    }),
+  };
+}
+
+export function toApiKey(r: Row): ApiKeyRecord {
+  return {
+    id: r.id as number,
+    name: r.name as string,
+    prefix: r.prefix as string,
+    createdAt: r.created_at as string,
+    ...defined({ revokedAt: str(r.revoked_at) }),
+  };
 }

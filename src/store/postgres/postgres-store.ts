@@ -22,9 +22,7 @@ import { SILENT_LOGGER, SYSTEM_CLOCK, type Clock, type Logger } from '../../core
 import {
   DEFAULT_FIELD_WEIGHTS,
   FIELD_COUNT,
-  type ApiKeyRecord,
   type ChunkInput,
-  type ChunkRecord,
   type ChunkTable,
   type ChunkWithDocument,
   type DocumentFilter,
@@ -32,9 +30,6 @@ import {
   type EmbeddingInfo,
   type FieldWeights,
   type IntegrityReport,
-  type JobError,
-  type JobRecord,
-  type JobState,
   type KnowledgeBase,
   type KnowledgeBaseSummary,
   type LexicalHit,
@@ -44,7 +39,18 @@ import {
   type Store,
   type UpsertOutcome,
 } from '../store.js';
-import { defined, escapeLike, json, num, str, toDocument, toSource, type Row } from '../rows.js';
+import {
+  defined,
+  escapeLike,
+  num,
+  str,
+  toApiKey,
+  toChunk,
+  toDocument,
+  toJob,
+  toSource,
+  type Row,
+} from '../rows.js';
 import { PG_LATEST_VERSION, PG_MIGRATIONS } from './migrations.js';
 
 export interface PostgresStoreOptions {
@@ -127,57 +133,6 @@ function toKb(r: Row): KnowledgeBase {
     name: r.name as string,
     createdAt: r.created_at as string,
     ...defined({ primer: str(r.primer), embedding }),
-  };
-}
-
-function toChunk(r: Row): ChunkRecord {
-  return {
-    id: r.id as number,
-    documentId: r.document_id as number,
-    kbId: r.kb_id as number,
-    ordinal: r.ordinal as number,
-    headingPath: json<string[]>(r.heading_path, []),
-    text: r.text as string,
-    tokens: r.tokens as number,
-    hasCode: r.has_code === true,
-    ...defined({ anchor: str(r.anchor), pageStart: num(r.page_start), pageEnd: num(r.page_end) }),
-  };
-}
-
-function toJob(r: Row): JobRecord {
-  return {
-    id: r.id as number,
-    kind: r.kind as string,
-    payload: json<Record<string, unknown>>(r.payload, {}),
-    state: r.state as JobState,
-    attempts: r.attempts as number,
-    maxAttempts: r.max_attempts as number,
-    runAt: r.run_at as string,
-    progress: {
-      done: r.progress_done as number,
-      total: r.progress_total as number,
-      ...defined({ label: str(r.progress_label) }),
-    },
-    createdAt: r.created_at as string,
-    updatedAt: r.updated_at as string,
-    ...defined({
-      leaseOwner: str(r.lease_owner),
-      leaseUntil: str(r.lease_until),
-      result: r.result == null ? undefined : json<unknown>(r.result, null),
-      error: r.error == null ? undefined : json<JobError>(r.error, { code: 'INTERNAL', message: '' }),
-      dedupeKey: str(r.dedupe_key),
-      finishedAt: str(r.finished_at),
-    }),
-  };
-}
-
-function toApiKey(r: Row): ApiKeyRecord {
-  return {
-    id: r.id as number,
-    name: r.name as string,
-    prefix: r.prefix as string,
-    createdAt: r.created_at as string,
-    ...defined({ revokedAt: str(r.revoked_at) }),
   };
 }
 
@@ -705,8 +660,8 @@ export function openPostgresStore(options: PostgresStoreOptions): Store {
     },
 
     getChunks: async (documentId) =>
-      (await query('SELECT * FROM chunks WHERE document_id = $1 ORDER BY ordinal', [documentId])).map(
-        toChunk,
+      (await query('SELECT * FROM chunks WHERE document_id = $1 ORDER BY ordinal', [documentId])).map((r) =>
+        toChunk(r),
       ),
 
     getChunksWithDocuments: async (chunkIds) => {

@@ -16,7 +16,6 @@ import {
   INDEX_FIELDS,
   type ChunkInput,
   type ChunkTable,
-  type ChunkRecord,
   type ChunkWithDocument,
   type DenseHit,
   type DocumentVectors,
@@ -26,11 +25,8 @@ import {
   type DocumentRecord,
   type FieldWeights,
   type IntegrityReport,
-  type ApiKeyRecord,
-  type JobError,
   type JobProgress,
   type JobRecord,
-  type JobState,
   type KnowledgeBase,
   type KnowledgeBaseSummary,
   type LexicalHit,
@@ -44,7 +40,18 @@ import {
   type TermStats,
   type UpsertOutcome,
 } from '../store.js';
-import { defined, escapeLike, json, num, str, toDocument, toSource, type Row } from '../rows.js';
+import {
+  defined,
+  escapeLike,
+  num,
+  str,
+  toApiKey,
+  toChunk,
+  toDocument,
+  toJob,
+  toSource,
+  type Row,
+} from '../rows.js';
 import { LATEST_VERSION, MIGRATIONS } from './migrations.js';
 
 type Db = Database.Database;
@@ -103,58 +110,6 @@ function toKb(r: Row): KnowledgeBase {
 /** A vector as sqlite-vec reads it: the float32 bytes, little-endian (as on every supported CPU). */
 function vectorBlob(v: Float32Array): Buffer {
   return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
-}
-
-function toChunk(r: Row, prefix = ''): ChunkRecord {
-  const g = (k: string): unknown => r[prefix + k];
-  return {
-    id: g('id') as number,
-    documentId: g('document_id') as number,
-    kbId: g('kb_id') as number,
-    ordinal: g('ordinal') as number,
-    headingPath: json<string[]>(g('heading_path'), []),
-    text: g('text') as string,
-    tokens: g('tokens') as number,
-    hasCode: g('has_code') === 1,
-    ...defined({ anchor: str(g('anchor')), pageStart: num(g('page_start')), pageEnd: num(g('page_end')) }),
-  };
-}
-
-function toJob(r: Row): JobRecord {
-  return {
-    id: r.id as number,
-    kind: r.kind as string,
-    payload: json<Record<string, unknown>>(r.payload, {}),
-    state: r.state as JobState,
-    attempts: r.attempts as number,
-    maxAttempts: r.max_attempts as number,
-    runAt: r.run_at as string,
-    progress: {
-      done: r.progress_done as number,
-      total: r.progress_total as number,
-      ...defined({ label: str(r.progress_label) }),
-    },
-    createdAt: r.created_at as string,
-    updatedAt: r.updated_at as string,
-    ...defined({
-      leaseOwner: str(r.lease_owner),
-      leaseUntil: str(r.lease_until),
-      result: r.result == null ? undefined : json<unknown>(r.result, null),
-      error: r.error == null ? undefined : json<JobError>(r.error, { code: 'INTERNAL', message: '' }),
-      dedupeKey: str(r.dedupe_key),
-      finishedAt: str(r.finished_at),
-    }),
-  };
-}
-
-function toApiKey(r: Row): ApiKeyRecord {
-  return {
-    id: r.id as number,
-    name: r.name as string,
-    prefix: r.prefix as string,
-    createdAt: r.created_at as string,
-    ...defined({ revokedAt: str(r.revoked_at) }),
-  };
 }
 
 /** FTS5 MATCH expression: every term quoted (terms never contain quotes), OR-ed. */
