@@ -20,6 +20,7 @@ import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import type { Store } from '../../src/store/store.js';
 import { COLLECTIONS, EVAL_DIR } from '../lib/collections.js';
 import { fmb, fms, percentiles } from '../lib/measure.js';
+import { prng } from '../search/synthetic.js';
 import {
   benchBackends,
   openBenchPostgres,
@@ -33,18 +34,6 @@ const total = Number(args[2] ?? 1_000_000);
 const queryCount = Number(args[3] ?? 200);
 if (!Number.isInteger(total) || total < 1 || !Number.isInteger(queryCount) || queryCount < 1)
   throw new Error('usage: bench/scale/run.ts [chunks] [queries]');
-
-/** mulberry32: a small seeded PRNG, so every run indexes the same text. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // Vocabulary and real queries from the four collections.
 const counts = new Map<string, number>();
