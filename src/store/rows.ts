@@ -11,6 +11,8 @@ import type {
   JobError,
   JobRecord,
   JobState,
+  KnowledgeBase,
+  EmbeddingInfo,
   SourceOptions,
   SourceRecord,
 } from './store.js';
@@ -132,5 +134,23 @@ export function toApiKey(r: Row): ApiKeyRecord {
     prefix: r.prefix as string,
     createdAt: r.created_at as string,
     ...defined({ revokedAt: str(r.revoked_at) }),
+  };
+}
+
+export function toKb(r: Row): KnowledgeBase {
+  const model = str(r.embed_model);
+  const embedding: EmbeddingInfo | undefined =
+    model !== undefined
+      ? {
+          model,
+          dimension: num(r.embed_dimension) ?? 0,
+          state: r.embed_state === 'embedding' ? 'embedding' : 'ready',
+        }
+      : undefined;
+  return {
+    id: r.id as number,
+    name: r.name as string,
+    createdAt: r.created_at as string,
+    ...defined({ primer: str(r.primer), embedding }),
   };
 }

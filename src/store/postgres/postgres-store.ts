@@ -27,10 +27,8 @@ import {
   type ChunkWithDocument,
   type DocumentFilter,
   type DocumentRecord,
-  type EmbeddingInfo,
   type FieldWeights,
   type IntegrityReport,
-  type KnowledgeBase,
   type KnowledgeBaseSummary,
   type LexicalHit,
   type Page,
@@ -39,18 +37,7 @@ import {
   type Store,
   type UpsertOutcome,
 } from '../store.js';
-import {
-  defined,
-  escapeLike,
-  num,
-  str,
-  toApiKey,
-  toChunk,
-  toDocument,
-  toJob,
-  toSource,
-  type Row,
-} from '../rows.js';
+import { escapeLike, str, toApiKey, toChunk, toDocument, toJob, toKb, toSource, type Row } from '../rows.js';
 import { PG_LATEST_VERSION, PG_MIGRATIONS } from './migrations.js';
 
 export interface PostgresStoreOptions {
@@ -116,24 +103,6 @@ function translate(e: unknown, location: string): unknown {
   if (CONNECTION_CODES.has(code))
     return new ShelfError('STORE_UNREACHABLE', { url: location, detail: e.message || code }, { cause: e });
   return e;
-}
-
-function toKb(r: Row): KnowledgeBase {
-  const model = str(r.embed_model);
-  const embedding: EmbeddingInfo | undefined =
-    model !== undefined
-      ? {
-          model,
-          dimension: num(r.embed_dimension) ?? 0,
-          state: r.embed_state === 'embedding' ? 'embedding' : 'ready',
-        }
-      : undefined;
-  return {
-    id: r.id as number,
-    name: r.name as string,
-    createdAt: r.created_at as string,
-    ...defined({ primer: str(r.primer), embedding }),
-  };
 }
 
 /** Positional parameters ($1, $2, …) collected while a statement is built. */

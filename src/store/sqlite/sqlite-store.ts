@@ -19,7 +19,6 @@ import {
   type ChunkWithDocument,
   type DenseHit,
   type DocumentVectors,
-  type EmbeddingInfo,
   type DocumentFilter,
   type DocumentInput,
   type DocumentRecord,
@@ -27,7 +26,6 @@ import {
   type IntegrityReport,
   type JobProgress,
   type JobRecord,
-  type KnowledgeBase,
   type KnowledgeBaseSummary,
   type LexicalHit,
   type LexicalQuery,
@@ -40,18 +38,7 @@ import {
   type TermStats,
   type UpsertOutcome,
 } from '../store.js';
-import {
-  defined,
-  escapeLike,
-  num,
-  str,
-  toApiKey,
-  toChunk,
-  toDocument,
-  toJob,
-  toSource,
-  type Row,
-} from '../rows.js';
+import { escapeLike, toApiKey, toChunk, toDocument, toJob, toKb, toSource, type Row } from '../rows.js';
 import { LATEST_VERSION, MIGRATIONS } from './migrations.js';
 
 type Db = Database.Database;
@@ -87,24 +74,6 @@ function migrate(db: Db, path: string): void {
       db.pragma(`user_version = ${m.version}`);
     }).immediate();
   }
-}
-
-function toKb(r: Row): KnowledgeBase {
-  const model = str(r.embed_model);
-  const embedding: EmbeddingInfo | undefined =
-    model !== undefined
-      ? {
-          model,
-          dimension: num(r.embed_dimension) ?? 0,
-          state: r.embed_state === 'embedding' ? 'embedding' : 'ready',
-        }
-      : undefined;
-  return {
-    id: r.id as number,
-    name: r.name as string,
-    createdAt: r.created_at as string,
-    ...defined({ primer: str(r.primer), embedding }),
-  };
 }
 
 /** A vector as sqlite-vec reads it: the float32 bytes, little-endian (as on every supported CPU). */
