@@ -6,7 +6,16 @@
  */
 import { join } from 'node:path';
 import type { Config } from './core/config.js';
-import { SILENT_LOGGER, SYSTEM_CLOCK, type Clock, type Fetcher, type Logger } from './core/seams.js';
+import {
+  NO_PROGRESS,
+  SILENT_LOGGER,
+  SYSTEM_CLOCK,
+  type Clock,
+  type Fetcher,
+  type Logger,
+  type Progress,
+} from './core/seams.js';
+import type { IngestContext } from './ingest/ingest.js';
 import type { Embedder } from './embed/embedder.js';
 import { withEmbeddings } from './embed/embeddings.js';
 import { embedderFromConfig } from './embed/openai-embedder.js';
@@ -89,5 +98,17 @@ export function openApp(options: AppOptions): App {
     ...(llm ? { llm } : {}),
     ...(embedder ? { embedder } : {}),
     close: () => base.close(),
+  };
+}
+
+/** What ingestion needs from an app: its store, fetcher, configuration, clock and logger. */
+export function ingestContext(app: App, progress: Progress = NO_PROGRESS): IngestContext {
+  return {
+    store: app.store,
+    fetcher: app.fetcher,
+    config: app.config,
+    clock: app.clock,
+    logger: app.logger,
+    progress,
   };
 }

@@ -11,13 +11,13 @@
  * and of each stage, and the ratio to plain `search()` (top 10) on the same questions,
  * measured in the same run.
  */
+import { prng } from '../search/synthetic.js';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { openApp } from '../../src/app.js';
+import { ingestContext, openApp } from '../../src/app.js';
 import { ask } from '../../src/ask/ask.js';
 import { STAGES } from '../../src/ask/trace.js';
 import { loadConfig } from '../../src/core/config.js';
-import { NO_PROGRESS } from '../../src/core/seams.js';
 import { addSource } from '../../src/ingest/ingest.js';
 import { search } from '../../src/search/search.js';
 import type { ChunkInput } from '../../src/store/store.js';
@@ -34,17 +34,7 @@ const QUESTIONS = arg('questions', 300);
 const PER_DOC = 50;
 const FEEDS = ['devto-narasimha1997.xml', 'devto-nicolasmesa.xml', 'forem-douglasmakey.xml'];
 
-/** Deterministic PRNG (mulberry32) so every run builds the same corpus and questions. */
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const random = rng(42);
+const random = prng(42);
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
 
 async function vocabulary(): Promise<{ sentences: string[]; headings: string[]; tags: string[] }> {
@@ -52,14 +42,7 @@ async function vocabulary(): Promise<{ sentences: string[]; headings: string[]; 
   rmSync(home, { recursive: true, force: true });
   const app = openApp({ config: loadConfig({ env: {}, home }) });
   const kb = await app.store.createKnowledgeBase('default');
-  const ctx = {
-    store: app.store,
-    fetcher: app.fetcher,
-    config: app.config,
-    clock: app.clock,
-    logger: app.logger,
-    progress: NO_PROGRESS,
-  };
+  const ctx = ingestContext(app);
   for (const f of FEEDS) await addSource(ctx, { kb, location: sharedPath('corpus/feeds', f) });
   const sentences: string[] = [];
   const headings = new Set<string>();

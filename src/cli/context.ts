@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import cliProgress from 'cli-progress';
-import type { App } from '../app.js';
+import { ingestContext, type App } from '../app.js';
 import { parseSince } from '../core/dates.js';
 import { ShelfError } from '../core/errors.js';
 import { NO_PROGRESS, type Progress } from '../core/seams.js';
@@ -113,17 +113,7 @@ export function createCliContext(options: {
       if (name !== DEFAULT_KB) throw new ShelfError('KB_NOT_FOUND', { name });
       return app().store.createKnowledgeBase(name);
     },
-    ingestContext(progress) {
-      const a = app();
-      return {
-        store: a.store,
-        fetcher: a.fetcher,
-        config: a.config,
-        clock: a.clock,
-        logger: a.logger,
-        progress,
-      };
-    },
+    ingestContext: (progress) => ingestContext(app(), progress),
     progress(enabled) {
       if (!enabled || !io.isTTY) return { ...NO_PROGRESS, stop: () => undefined };
       const bar = new cliProgress.SingleBar(

@@ -2,12 +2,11 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, afterAll, describe, expect, it } from 'vitest';
-import { openApp, type App } from '../app.js';
+import { type App, ingestContext, openApp } from '../app.js';
 import type { Citation } from '../ask/types.js';
 import { loadConfig } from '../core/config.js';
 import { isShelfError } from '../core/errors.js';
 import { addSource } from '../ingest/ingest.js';
-import { NO_PROGRESS } from '../core/seams.js';
 import { hasShared, PROJECT_ROOT, sharedPath } from '../test-support/shared.js';
 import { citationMatches, parseQa, qaMetrics, runQa, type QaRow } from './qa.js';
 
@@ -119,14 +118,7 @@ describe.skipIf(!hasShared(...INPUTS))('eval qa over the shared corpus', () => {
     const home = mkdtempSync(join(tmpdir(), 'shelf-qa-'));
     app = openApp({ config: loadConfig({ env: {}, home }) });
     const kb = await app.store.createKnowledgeBase('default');
-    const ctx = {
-      store: app.store,
-      fetcher: app.fetcher,
-      config: app.config,
-      clock: app.clock,
-      logger: app.logger,
-      progress: NO_PROGRESS,
-    };
+    const ctx = ingestContext(app);
     for (const input of INPUTS) await addSource(ctx, { kb, location: sharedPath(input) });
   }, 120_000);
 

@@ -5,9 +5,8 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openApp } from '../app.js';
+import { ingestContext, openApp } from '../app.js';
 import { configFor } from '../core/config.js';
-import { NO_PROGRESS } from '../core/seams.js';
 import { addSource } from '../ingest/ingest.js';
 import { PROJECT_ROOT } from '../test-support/shared.js';
 
@@ -29,17 +28,7 @@ describe('shelf mcp over stdio, driven by the SDK client', () => {
     const config = configFor(home);
     const app = openApp({ config });
     const kb = await app.store.createKnowledgeBase('default');
-    await addSource(
-      {
-        store: app.store,
-        fetcher: app.fetcher,
-        config,
-        clock: app.clock,
-        logger: app.logger,
-        progress: NO_PROGRESS,
-      },
-      { kb, location: join(dir, 'queues.md') },
-    );
+    await addSource(ingestContext(app), { kb, location: join(dir, 'queues.md') });
     await app.close();
 
     client = new Client({ name: 'shelf-test', version: '1.0.0' });

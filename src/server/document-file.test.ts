@@ -2,10 +2,10 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NO_PROGRESS } from '../core/seams.js';
 import { addSource } from '../ingest/ingest.js';
 import { makePdf } from '../sources/pdf/test-support/helpers.js';
 import { authoredFeed, startTestApi, type TestApi } from './test-support.js';
+import { ingestContext } from '../app.js';
 
 type Json = Record<string, unknown>;
 
@@ -93,14 +93,7 @@ describe('GET /v1/knowledgebases/{kb}/documents/{id}/file', () => {
 
   it('refuses a file outside the roots even when its document exists', async () => {
     const kb = (await api.app.store.getKnowledgeBase('books'))!;
-    const ctx = {
-      store: api.app.store,
-      fetcher: api.app.fetcher,
-      config: api.app.config,
-      clock: api.app.clock,
-      logger: api.app.logger,
-      progress: NO_PROGRESS,
-    };
+    const ctx = ingestContext(api.app);
     const report = await addSource(ctx, { kb, location: join(outside, 'other.pdf') });
     const docs = await api.app.store.listDocuments(
       [kb.id],

@@ -7,6 +7,7 @@ import type { SourceKind } from '../sources/source.js';
 import type {
   ApiKeyRecord,
   ChunkRecord,
+  DocumentInput,
   DocumentRecord,
   JobError,
   JobRecord,
@@ -153,4 +154,25 @@ export function toKb(r: Row): KnowledgeBase {
     createdAt: r.created_at as string,
     ...defined({ primer: str(r.primer), embedding }),
   };
+}
+
+/**
+ * A document's column values in the order both adapters write them: kind, title, url,
+ * author, published, updated, tags, hash, page_count, page_labels, problems, chunk_count.
+ */
+export function documentValues(d: DocumentInput, chunkCount: number): unknown[] {
+  return [
+    d.kind,
+    d.title,
+    d.url ?? null,
+    d.author ?? null,
+    d.published ?? null,
+    d.updated ?? null,
+    JSON.stringify(d.tags),
+    d.hash,
+    d.pageCount ?? null,
+    d.pageLabels ? JSON.stringify(d.pageLabels) : null,
+    d.problems && d.problems.length > 0 ? JSON.stringify(d.problems) : null,
+    chunkCount,
+  ];
 }

@@ -7,9 +7,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openApp, type App } from '../app.js';
+import { type App, ingestContext, openApp } from '../app.js';
 import { configFor } from '../core/config.js';
-import { NO_PROGRESS } from '../core/seams.js';
 import type { IngestContext } from '../ingest/ingest.js';
 import type { KnowledgeBase } from '../store/store.js';
 
@@ -26,14 +25,7 @@ export async function openTestApp(overrides: Record<string, unknown> = {}): Prom
   const config = configFor(home, { fetch: { allowHosts: ['127.0.0.1'], timeoutMs: 5000 }, ...overrides });
   const app = openApp({ config });
   const kb = await app.store.createKnowledgeBase('default');
-  const ctx: IngestContext = {
-    store: app.store,
-    fetcher: app.fetcher,
-    config,
-    clock: app.clock,
-    logger: app.logger,
-    progress: NO_PROGRESS,
-  };
+  const ctx: IngestContext = ingestContext(app);
   return { app, home, ctx, kb };
 }
 

@@ -10,12 +10,12 @@ import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STAGES } from '../../src/ask/trace.js';
-import { NO_PROGRESS } from '../../src/core/seams.js';
 import { addSource, type IngestContext } from '../../src/ingest/ingest.js';
 import { createApiKey } from '../../src/server/auth.js';
 import { WEB_DIST } from '../../src/server/static.js';
 import { authoredFeed, startTestApi, type TestApi } from '../../src/server/test-support.js';
 import { hasShared, PROJECT_ROOT, sharedPath } from '../../src/test-support/shared.js';
+import { ingestContext } from '../../src/app.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = join(PROJECT_ROOT, 'test-artifacts');
@@ -94,14 +94,7 @@ describe.skipIf(!existsSync(CHROMIUM) || !hasShared(...CORPUS))('the web UI in C
     await ensureBuilt();
     api = await startTestApi({ server: { roots: [sharedPath('corpus')] } });
     const kb = await api.app.store.createKnowledgeBase('default');
-    const ctx: IngestContext = {
-      store: api.app.store,
-      fetcher: api.app.fetcher,
-      config: api.app.config,
-      clock: api.app.clock,
-      logger: api.app.logger,
-      progress: NO_PROGRESS,
-    };
+    const ctx: IngestContext = ingestContext(api.app);
     for (const f of CORPUS) await addSource(ctx, { kb, location: sharedPath(...f.split('/')) });
     profile = mkdtempSync(join(tmpdir(), 'shelf-chromium-'));
     context = await launch(profile);

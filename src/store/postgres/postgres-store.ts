@@ -37,7 +37,18 @@ import {
   type Store,
   type UpsertOutcome,
 } from '../store.js';
-import { escapeLike, str, toApiKey, toChunk, toDocument, toJob, toKb, toSource, type Row } from '../rows.js';
+import {
+  documentValues,
+  escapeLike,
+  str,
+  toApiKey,
+  toChunk,
+  toDocument,
+  toJob,
+  toKb,
+  toSource,
+  type Row,
+} from '../rows.js';
 import { PG_LATEST_VERSION, PG_MIGRATIONS } from './migrations.js';
 
 export interface PostgresStoreOptions {
@@ -336,20 +347,7 @@ export function openPostgresStore(options: PostgresStoreOptions): Store {
     for (const input of inputs) {
       const { kbId, sourceId, document: d, chunks } = input;
       const stamp = now();
-      const values = [
-        d.kind,
-        d.title,
-        d.url ?? null,
-        d.author ?? null,
-        d.published ?? null,
-        d.updated ?? null,
-        JSON.stringify(d.tags),
-        d.hash,
-        d.pageCount ?? null,
-        d.pageLabels ? JSON.stringify(d.pageLabels) : null,
-        d.problems && d.problems.length > 0 ? JSON.stringify(d.problems) : null,
-        chunks.length,
-      ];
+      const values = documentValues(d, chunks.length);
       // New documents (the bulk case) take one round trip; existing ones are compared by hash.
       const inserted = await c.query<{ id: number }>(
         `INSERT INTO documents (kind, title, url, author, published, updated, tags, hash, page_count, page_labels, problems,

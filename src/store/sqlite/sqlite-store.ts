@@ -38,7 +38,17 @@ import {
   type TermStats,
   type UpsertOutcome,
 } from '../store.js';
-import { escapeLike, toApiKey, toChunk, toDocument, toJob, toKb, toSource, type Row } from '../rows.js';
+import {
+  documentValues,
+  escapeLike,
+  toApiKey,
+  toChunk,
+  toDocument,
+  toJob,
+  toKb,
+  toSource,
+  type Row,
+} from '../rows.js';
 import { LATEST_VERSION, MIGRATIONS } from './migrations.js';
 
 type Db = Database.Database;
@@ -222,20 +232,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
       ) as { id: number; hash: string } | undefined;
       if (existing?.hash === d.hash) return { id: existing.id, outcome: 'unchanged' };
       const stamp = now();
-      const values = [
-        d.kind,
-        d.title,
-        d.url ?? null,
-        d.author ?? null,
-        d.published ?? null,
-        d.updated ?? null,
-        JSON.stringify(d.tags),
-        d.hash,
-        d.pageCount ?? null,
-        d.pageLabels ? JSON.stringify(d.pageLabels) : null,
-        d.problems && d.problems.length > 0 ? JSON.stringify(d.problems) : null,
-        chunks.length,
-      ];
+      const values = documentValues(d, chunks.length);
       let id: number;
       if (existing) {
         id = existing.id;
