@@ -7,7 +7,7 @@
  * Text analysis happens before the store: callers pass analysed index terms, so both
  * backends index exactly the same terms.
  */
-import type { ChunkDraft, DocumentKind, PageProblem } from '../core/document.js';
+import type { ChunkDraft, DocumentKind, ParsedDocument } from '../core/document.js';
 import type { SourceKind } from '../sources/source.js';
 
 export interface KnowledgeBase {
@@ -111,21 +111,10 @@ export interface SourcePatch {
   readonly lastError?: string | null;
 }
 
-/** Document metadata as stored (blocks are not kept: chunks are the stored text). */
-export interface DocumentInput {
-  readonly key: string;
-  readonly kind: DocumentKind;
-  readonly title: string;
-  readonly url?: string;
-  readonly author?: string;
-  readonly published?: string;
-  readonly updated?: string;
-  readonly tags: readonly string[];
+/** Document metadata as stored: the parsed document without its blocks (chunks are the stored text). */
+export interface DocumentInput extends Omit<ParsedDocument, 'blocks'> {
   /** sha256 of the parsed content and metadata; unchanged hash = nothing to do. */
   readonly hash: string;
-  readonly pageCount?: number;
-  readonly pageLabels?: readonly string[];
-  readonly problems?: readonly PageProblem[];
 }
 
 export interface DocumentRecord extends DocumentInput {
