@@ -5,13 +5,12 @@
  */
 import { ShelfError } from '../core/errors.js';
 import type { ChunkRecord, DocumentFilter, DocumentRecord, Store } from '../store/store.js';
-import type { QueryTerm } from '../text/analyze.js';
 import { rankChunks } from './rank.js';
 import { chunkUrl, citationText, makeSnippet, type Snippet } from './snippet.js';
 
 /** Longest query accepted, in characters. */
 export const MAX_QUERY_LENGTH = 4000;
-/** Queries with more distinct terms than this drop their most common ones. */
+/** Queries with more distinct terms than this keep their rarest ones (rankChunks maxTerms). */
 export const MAX_QUERY_TERMS = 32;
 
 export interface SearchRequest {
@@ -51,25 +50,6 @@ export function validateQuery(raw: string): string {
     throw new ShelfError('QUERY_TOO_LONG', { length: query.length, limit: MAX_QUERY_LENGTH });
   if (query === '') throw new ShelfError('EMPTY_QUERY');
   return query;
-}
-
-/**
- * Keeps at most MAX_QUERY_TERMS terms, dropping the ones that occur in the most chunks
- * (their idf is lowest, so they move scores least and cost the most to score).
- */
-export async function pruneTerms(
-  store: Store,
-  terms: readonly QueryTerm[],
-  kbIds: readonly number[],
-): Promise<QueryTerm[]> {
-  if (terms.length <= MAX_QUERY_TERMS) return [...terms];
-  const stats = await store.termStats(
-    terms.map((t) => t.term),
-    kbIds,
-  );
-  return [...terms]
-    .sort((a, b) => (stats.df.get(a.term) ?? 0) - (stats.df.get(b.term) ?? 0))
-    .slice(0, MAX_QUERY_TERMS);
 }
 
 export async function search(store: Store, request: SearchRequest): Promise<SearchResult> {
