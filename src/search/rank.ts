@@ -92,8 +92,19 @@ export interface RankResult {
   readonly candidates: number;
 }
 
-/** Cached postings beyond this many entries are dropped (about 6 bytes each per field set). */
+/** Cached postings beyond this many are evicted, least recently used terms first (8 bytes each). */
 const MAX_CACHED_POSTINGS = 24_000_000;
+
+/**
+ * A term's posting list as the ranker keeps it: each chunk's BM25F saturation
+ * (k1 + 1) · tf~ / (k1 + tf~), precomputed for one setting of k1, b and field weights, so a
+ * query multiplies by the term's weight and idf only.
+ */
+interface TermImpacts {
+  readonly chunkIds: Uint32Array;
+  readonly impacts: Float32Array;
+  readonly maxImpact: number;
+}
 
 interface IndexCache {
   readonly version: string;
@@ -102,13 +113,18 @@ interface IndexCache {
   norms: Float32Array;
   normsB: number;
   readonly avgLengths: Float64Array;
-  readonly postings: Map<string, PostingList>;
+  /** The k1, b and field weights the cached impacts were computed for. */
+  impactKey: string;
+  /** Most recently used last. */
+  readonly postings: Map<string, TermImpacts>;
   cachedPostings: number;
   /** Scratch score accumulators, indexed by chunk id / document id, kept zeroed between queries. */
   readonly scores: Float64Array;
   docScores: Float64Array;
   docSums: Float64Array;
   docChunk: Uint32Array;
+  /** 1 at the index of every knowledge base id present (a chunk-table hole has kb 0). */
+  readonly allKbs: Uint8Array;
 }
 
 const CACHES = new WeakMap<Store, IndexCache>();
@@ -128,18 +144,24 @@ async function indexCache(store: Store): Promise<IndexCache> {
       totals[f] = (totals[f] ?? 0) + (table.fieldLengths[id * FIELD_COUNT + f] ?? 0);
   }
   const avgLengths = totals.map((t) => (table.chunkCount > 0 ? t / table.chunkCount : 0));
+  let maxKb = 0;
+  for (const kb of table.kbId) if (kb > maxKb) maxKb = kb;
+  const allKbs = new Uint8Array(maxKb + 1);
+  for (const kb of table.kbId) if (kb !== 0) allKbs[kb] = 1;
   const cache: IndexCache = {
     version,
     table,
     norms: new Float32Array(0),
     normsB: Number.NaN,
     avgLengths,
+    impactKey: '',
     postings: new Map(),
     cachedPostings: 0,
     scores: new Float64Array(table.size),
     docScores: new Float64Array(maxDoc + 1),
     docSums: new Float64Array(maxDoc + 1),
     docChunk: new Uint32Array(maxDoc + 1),
+    allKbs,
   };
   CACHES.set(store, cache);
   return cache;
@@ -162,17 +184,75 @@ function norms(cache: IndexCache, b: number): Float32Array {
   return out;
 }
 
-async function loadPostings(store: Store, cache: IndexCache, terms: readonly string[]): Promise<void> {
+function impactKey(options: RankOptions): string {
+  const w = options.fieldWeights;
+  return [options.k1, options.b, w.title, w.heading, w.body, w.tags].join(' ');
+}
+
+/** The saturated, length-normalised term frequency of every posting, for `options`. */
+function impactsOf(cache: IndexCache, list: PostingList, options: RankOptions): TermImpacts {
+  const { table } = cache;
+  const normal = norms(cache, options.b);
+  const w = options.fieldWeights;
+  const [w0, w1, w2, w3] = [w.title, w.heading, w.body, w.tags];
+  const k1 = options.k1;
+  const { chunkIds, fieldTf } = list;
+  const impacts = new Float32Array(chunkIds.length);
+  let maxImpact = 0;
+  for (let i = 0; i < chunkIds.length; i++) {
+    const id = chunkIds[i] ?? 0;
+    // A chunk written after the table was loaded (a concurrent ingest) waits for the next version.
+    if (id >= table.size) continue;
+    const at = i * FIELD_COUNT;
+    const nat = id * FIELD_COUNT;
+    const tf =
+      w0 * (fieldTf[at] ?? 0) * (normal[nat] ?? 0) +
+      w1 * (fieldTf[at + 1] ?? 0) * (normal[nat + 1] ?? 0) +
+      w2 * (fieldTf[at + 2] ?? 0) * (normal[nat + 2] ?? 0) +
+      w3 * (fieldTf[at + 3] ?? 0) * (normal[nat + 3] ?? 0);
+    if (tf <= 0) continue;
+    const impact = ((k1 + 1) * tf) / (k1 + tf);
+    impacts[i] = impact;
+    if (impact > maxImpact) maxImpact = impact;
+  }
+  return { chunkIds, impacts, maxImpact };
+}
+
+async function loadPostings(
+  store: Store,
+  cache: IndexCache,
+  terms: readonly string[],
+  options: RankOptions,
+): Promise<void> {
+  const key = impactKey(options);
+  if (cache.impactKey !== key) {
+    cache.postings.clear();
+    cache.cachedPostings = 0;
+    cache.impactKey = key;
+  }
+  for (const t of terms) {
+    // Touch: most recently used last.
+    const hit = cache.postings.get(t);
+    if (hit) {
+      cache.postings.delete(t);
+      cache.postings.set(t, hit);
+    }
+  }
   const missing = terms.filter((t) => !cache.postings.has(t));
   if (missing.length === 0) return;
   const loaded = await store.postings(missing);
+  const wanted = new Set(terms);
   for (const [term, list] of loaded) {
-    if (cache.cachedPostings + list.chunkIds.length > MAX_CACHED_POSTINGS) {
-      cache.postings.clear();
-      cache.cachedPostings = 0;
+    if (cache.postings.has(term)) continue;
+    // Over the bound, the least recently used lists go, but never one this query needs.
+    for (const [old, entry] of cache.postings) {
+      if (cache.cachedPostings + list.chunkIds.length <= MAX_CACHED_POSTINGS) break;
+      if (wanted.has(old)) continue;
+      cache.postings.delete(old);
+      cache.cachedPostings -= entry.chunkIds.length;
     }
-    if (!cache.postings.has(term)) cache.cachedPostings += list.chunkIds.length;
-    cache.postings.set(term, list);
+    cache.postings.set(term, impactsOf(cache, list, options));
+    cache.cachedPostings += list.chunkIds.length;
   }
 }
 
@@ -181,46 +261,66 @@ interface WeightedTerm {
   readonly weight: number;
 }
 
+/** Relative slack on score bounds, so float rounding can never prune a chunk that belongs. */
+const BOUND_SLACK = 1 + 1e-9;
+
+interface Accumulated {
+  /** Every chunk given a score (all must be zeroed afterwards). */
+  readonly touched: Uint32Array;
+  /** The chunks that can still be among the best `keep`, scored in full: `touched` unless pruned. */
+  readonly contenders: Uint32Array;
+  readonly pruned: boolean;
+}
+
 /**
- * Scores every chunk holding a query term into `cache.scores` and returns the touched
- * chunk ids. Synchronous, so concurrent queries cannot interleave on the scratch arrays.
+ * Scores the chunks holding query terms into `cache.scores`. Synchronous, so concurrent
+ * queries cannot interleave on the scratch arrays.
+ *
+ * Terms go from the highest possible contribution (weight · idf · best impact) down. Once
+ * the `keep`-th best partial score exceeds what all the remaining terms together could add,
+ * no chunk that has not matched yet can reach the best `keep`, nor can one whose partial
+ * score plus that bound falls short (MaxScore, Turtle & Flood 1995): the remaining terms
+ * then only complete the scores of the chunks still in contention, found by galloping
+ * search in their posting lists. The best `keep` chunks and their scores are exactly those
+ * of scoring every posting.
  */
 function accumulate(
   cache: IndexCache,
   terms: readonly WeightedTerm[],
-  options: RankOptions,
-  kbs: ReadonlySet<number> | undefined,
-): Uint32Array {
+  allowedKbs: Uint8Array,
+  keep: number,
+): Accumulated {
   const { table, scores } = cache;
-  const normal = norms(cache, options.b);
-  const w = options.fieldWeights;
-  const weights = [w.title, w.heading, w.body, w.tags];
-  const [w0, w1, w2, w3] = weights as [number, number, number, number];
-  const k1 = options.k1;
+  const kbOf = table.kbId;
   const n = table.chunkCount;
-  let touched = new Uint32Array(1024);
-  let count = 0;
+  const lists: { list: TermImpacts; factor: number; bound: number }[] = [];
   for (const { term, weight } of terms) {
     const list = cache.postings.get(term);
-    if (!list) continue;
-    const df = list.chunkIds.length;
-    if (df === 0) continue;
-    const idf = Math.log(1 + (n - df + 0.5) / (df + 0.5));
-    const factor = weight * idf * (k1 + 1);
-    const { chunkIds, fieldTf } = list;
+    const df = list?.chunkIds.length ?? 0;
+    if (!list || df === 0) continue;
+    const factor = weight * Math.log(1 + (n - df + 0.5) / (df + 0.5));
+    lists.push({ list, factor, bound: factor * list.maxImpact });
+  }
+  lists.sort((a, b) => b.bound - a.bound);
+  let remaining = lists.reduce((sum, l) => sum + l.bound, 0);
+  let touched = new Uint32Array(1024);
+  let count = 0;
+  let best = 0;
+  let contenders: Uint32Array | undefined;
+  for (const { list, factor, bound } of lists) {
+    remaining -= bound;
+    const { chunkIds, impacts } = list;
+    const df = chunkIds.length;
+    if (contenders) {
+      completeScores(scores, contenders, chunkIds, impacts, factor);
+      continue;
+    }
     for (let i = 0; i < df; i++) {
       const id = chunkIds[i] ?? 0;
-      // A chunk written after the table was loaded (a concurrent ingest) waits for the next version.
-      if (id >= table.size || (table.documentId[id] ?? 0) === 0) continue;
-      if (kbs && !kbs.has(table.kbId[id] ?? 0)) continue;
-      const at = i * FIELD_COUNT;
-      const nat = id * FIELD_COUNT;
-      const tf =
-        w0 * (fieldTf[at] ?? 0) * (normal[nat] ?? 0) +
-        w1 * (fieldTf[at + 1] ?? 0) * (normal[nat + 1] ?? 0) +
-        w2 * (fieldTf[at + 2] ?? 0) * (normal[nat + 2] ?? 0) +
-        w3 * (fieldTf[at + 3] ?? 0) * (normal[nat + 3] ?? 0);
-      if (tf <= 0) continue;
+      // A hole in the chunk table (kb 0), a chunk past its end, another knowledge base.
+      if (allowedKbs[kbOf[id] ?? 0] !== 1) continue;
+      const add = factor * (impacts[i] ?? 0);
+      if (add <= 0) continue;
       const previous = scores[id] ?? 0;
       if (previous === 0) {
         if (count === touched.length) {
@@ -230,10 +330,93 @@ function accumulate(
         }
         touched[count++] = id;
       }
-      scores[id] = previous + (factor * tf) / (k1 + tf);
+      const total = previous + add;
+      scores[id] = total;
+      if (total > best) best = total;
+    }
+    const slack = remaining * BOUND_SLACK;
+    if (count > keep && slack < best) {
+      const threshold = kthLargest(scores, touched.subarray(0, count), keep);
+      if (threshold > slack) contenders = survivors(scores, touched.subarray(0, count), threshold - slack);
     }
   }
-  return touched.subarray(0, count);
+  const all = touched.subarray(0, count);
+  return { touched: all, contenders: contenders ?? all, pruned: contenders !== undefined };
+}
+
+/** Adds one term's contribution to each contender (ascending ids) found in its posting list. */
+function completeScores(
+  scores: Float64Array,
+  contenders: Uint32Array,
+  chunkIds: Uint32Array,
+  impacts: Float32Array,
+  factor: number,
+): void {
+  const df = chunkIds.length;
+  let pos = 0;
+  for (const target of contenders) {
+    if ((chunkIds[pos] ?? 0) < target) {
+      // Gallop past smaller ids, then binary search the last step.
+      let low = pos;
+      let step = 1;
+      let high = pos + 1;
+      while (high < df && (chunkIds[high] ?? 0) < target) {
+        low = high;
+        step *= 2;
+        high = low + step;
+      }
+      let lo = low + 1;
+      let hi = Math.min(high, df);
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if ((chunkIds[mid] ?? 0) < target) lo = mid + 1;
+        else hi = mid;
+      }
+      pos = lo;
+      if (pos >= df) return;
+    }
+    if (chunkIds[pos] === target) {
+      scores[target] = (scores[target] ?? 0) + factor * (impacts[pos] ?? 0);
+      pos++;
+    }
+  }
+}
+
+/** The chunks whose score is at least `floor`, ascending. */
+function survivors(scores: Float64Array, ids: Uint32Array, floor: number): Uint32Array {
+  const out: number[] = [];
+  for (const id of ids) if ((scores[id] ?? 0) >= floor) out.push(id);
+  return Uint32Array.from(out).sort();
+}
+
+/** The k-th largest score among `ids` (k ≤ ids.length), by quickselect on a copy. */
+function kthLargest(scores: Float64Array, ids: Uint32Array, k: number): number {
+  const values = new Float64Array(ids.length);
+  for (let i = 0; i < ids.length; i++) values[i] = scores[ids[i] ?? 0] ?? 0;
+  // Select index k - 1 of the values in descending order.
+  const target = k - 1;
+  let lo = 0;
+  let hi = values.length - 1;
+  while (lo < hi) {
+    const pivot = values[(lo + hi) >>> 1] ?? 0;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while ((values[i] ?? 0) > pivot) i++;
+      while ((values[j] ?? 0) < pivot) j--;
+      if (i <= j) {
+        const t = values[i] ?? 0;
+        values[i] = values[j] ?? 0;
+        values[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (target <= j) hi = j;
+    else if (target >= i) lo = i;
+    else break;
+  }
+  return values[target] ?? 0;
 }
 
 /** A bounded min-heap keeping the `capacity` best (score, id) pairs; ties favour the lower id. */
@@ -296,37 +479,43 @@ function scorePass(
   cache: IndexCache,
   terms: readonly WeightedTerm[],
   options: RankOptions,
-  kbs: ReadonlySet<number> | undefined,
+  allowedKbs: Uint8Array,
   perDocument: boolean,
   capacity: number,
+  exhaustive = false,
 ): { hits: RankedChunk[]; candidates: number } {
   const { table, scores } = cache;
-  const touched = accumulate(cache, terms, options, kbs);
-  let hits: RankedChunk[];
-  let candidates: number;
+  // Chunks needed: `capacity` of them, or enough to hold `capacity` documents' best chunks.
+  const fetch = Math.max(capacity * 4, 64);
+  const grouped = perDocument && options.otherChunksWeight > 0;
+  const keep = exhaustive || grouped ? Number.POSITIVE_INFINITY : perDocument ? fetch : capacity;
+  const { touched, contenders, pruned } = accumulate(cache, terms, allowedKbs, keep);
+  const score = (id: number): number => scores[id] ?? 0;
+  let hits: RankedChunk[] | undefined;
   if (!perDocument) {
-    const best = topK(touched, (id) => scores[id] ?? 0, capacity);
-    hits = best.map((id) => ({ chunkId: id, documentId: table.documentId[id] ?? 0, score: scores[id] ?? 0 }));
-    candidates = touched.length;
-  } else if (options.otherChunksWeight === 0 && touched.length > capacity * 4) {
+    const best = topK(contenders, score, capacity);
+    hits = best.map((id) => ({ chunkId: id, documentId: table.documentId[id] ?? 0, score: score(id) }));
+  } else if (!grouped && touched.length > capacity * 4) {
     // The best few chunks usually already hold `capacity` distinct documents: then those
     // are the top documents by best chunk, and grouping every touched chunk is not needed.
-    const fetched = topK(touched, (id) => scores[id] ?? 0, Math.max(capacity * 4, 64));
     const seen = new Set<number>();
-    hits = [];
-    for (const id of fetched) {
+    const found: RankedChunk[] = [];
+    for (const id of topK(contenders, score, fetch)) {
       const doc = table.documentId[id] ?? 0;
       if (seen.has(doc)) continue;
       seen.add(doc);
-      hits.push({ chunkId: id, documentId: doc, score: scores[id] ?? 0 });
-      if (hits.length === capacity) break;
+      found.push({ chunkId: id, documentId: doc, score: score(id) });
+      if (found.length === capacity) break;
     }
-    if (hits.length < capacity) hits = groupDocuments(cache, touched, options, capacity).hits;
-    candidates = touched.length;
+    if (found.length === capacity) hits = found;
+    // Too few documents: group them all, which needs every chunk's full score.
+    else if (!pruned) hits = groupDocuments(cache, touched, options, capacity);
   } else {
-    ({ hits, candidates } = groupDocuments(cache, touched, options, capacity));
+    hits = groupDocuments(cache, touched, options, capacity);
   }
+  const candidates = touched.length;
   for (const id of touched) scores[id] = 0;
+  if (!hits) return scorePass(cache, terms, options, allowedKbs, perDocument, capacity, true);
   return { hits, candidates };
 }
 
@@ -336,39 +525,38 @@ function groupDocuments(
   touched: Uint32Array,
   options: RankOptions,
   capacity: number,
-): { hits: RankedChunk[]; candidates: number } {
+): RankedChunk[] {
   const { table, scores, docScores, docSums, docChunk } = cache;
-  let hits: RankedChunk[];
-  let candidates: number;
-  {
-    const docs: number[] = [];
-    for (const id of touched) {
-      const doc = table.documentId[id] ?? 0;
-      const s = scores[id] ?? 0;
-      const current = docScores[doc] ?? 0;
-      if (current === 0) docs.push(doc);
-      docSums[doc] = (docSums[doc] ?? 0) + s;
-      if (s > current || (s === current && id < (docChunk[doc] ?? 0))) {
-        docScores[doc] = s;
-        docChunk[doc] = id;
-      }
-    }
-    const gamma = options.otherChunksWeight;
-    if (gamma > 0)
-      for (const doc of docs) {
-        const bestScore = docScores[doc] ?? 0;
-        docScores[doc] = bestScore + gamma * ((docSums[doc] ?? 0) - bestScore);
-      }
-    const best = topK(docs, (doc) => docScores[doc] ?? 0, capacity);
-    hits = best.map((doc) => ({ chunkId: docChunk[doc] ?? 0, documentId: doc, score: docScores[doc] ?? 0 }));
-    candidates = touched.length;
-    for (const doc of docs) {
-      docScores[doc] = 0;
-      docSums[doc] = 0;
-      docChunk[doc] = 0;
+  const docs: number[] = [];
+  for (const id of touched) {
+    const doc = table.documentId[id] ?? 0;
+    const s = scores[id] ?? 0;
+    const current = docScores[doc] ?? 0;
+    if (current === 0) docs.push(doc);
+    docSums[doc] = (docSums[doc] ?? 0) + s;
+    if (s > current || (s === current && id < (docChunk[doc] ?? 0))) {
+      docScores[doc] = s;
+      docChunk[doc] = id;
     }
   }
-  return { hits, candidates };
+  const gamma = options.otherChunksWeight;
+  if (gamma > 0)
+    for (const doc of docs) {
+      const bestScore = docScores[doc] ?? 0;
+      docScores[doc] = bestScore + gamma * ((docSums[doc] ?? 0) - bestScore);
+    }
+  const best = topK(docs, (doc) => docScores[doc] ?? 0, capacity);
+  const hits = best.map((doc) => ({
+    chunkId: docChunk[doc] ?? 0,
+    documentId: doc,
+    score: docScores[doc] ?? 0,
+  }));
+  for (const doc of docs) {
+    docScores[doc] = 0;
+    docSums[doc] = 0;
+    docChunk[doc] = 0;
+  }
+  return hits;
 }
 
 /**
@@ -445,10 +633,11 @@ export async function rankChunks(store: Store, request: RankRequest): Promise<Ra
     store,
     cache,
     kept.map((t) => t.term),
+    options,
   );
   const totalCount = kept.reduce((s, t) => s + t.count, 0);
   let weighted: WeightedTerm[] = kept.map((t) => ({ term: t.term, weight: t.count / (totalCount || 1) }));
-  const kbs = request.kbIds.length > 0 ? new Set(request.kbIds) : undefined;
+  let kbs = allowedKbs(cache, request.kbIds);
   const filter = request.filter && Object.keys(request.filter).length > 0 ? request.filter : undefined;
   // With a document filter, over-fetch and filter afterwards; the filter runs in SQL.
   const capacity = filter ? Math.max(request.limit * 8, 400) : request.limit;
@@ -470,10 +659,12 @@ export async function rankChunks(store: Store, request: RankRequest): Promise<Ra
       weighted = [...mixed].map(([term, weight]) => ({ term, weight }));
       // The index may have changed while feedback text was read: score on the current one.
       cache = await indexCache(store);
+      kbs = allowedKbs(cache, request.kbIds);
       await loadPostings(
         store,
         cache,
         weighted.map((t) => t.term),
+        options,
       );
     }
   }
@@ -483,7 +674,7 @@ export async function rankChunks(store: Store, request: RankRequest): Promise<Ra
     hits = await keep(store, pass.hits, filter);
     // A selective filter can reject every over-fetched hit: then rank every candidate.
     if (hits.length < request.limit && pass.candidates > capacity) {
-      pass = scorePass(cache, weighted, options, kbs, perDocument, pass.candidates);
+      pass = scorePass(cache, weighted, options, kbs, perDocument, pass.candidates, true);
       hits = await keep(store, pass.hits, filter);
     }
     hits = hits.slice(0, request.limit);
@@ -494,6 +685,14 @@ export async function rankChunks(store: Store, request: RankRequest): Promise<Ra
     hits,
     candidates: pass.candidates,
   };
+}
+
+/** 1 at each knowledge base id searched (all when none is named). */
+function allowedKbs(cache: IndexCache, kbIds: readonly number[]): Uint8Array {
+  if (kbIds.length === 0) return cache.allKbs;
+  const allowed = new Uint8Array(cache.allKbs.length);
+  for (const kb of kbIds) if (kb > 0 && kb < allowed.length) allowed[kb] = cache.allKbs[kb] ?? 0;
+  return allowed;
 }
 
 /** The hits whose documents pass the filter, in order. */
