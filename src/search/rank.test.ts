@@ -113,6 +113,59 @@ describe('rankChunks', () => {
     );
   });
 
+  it('returns the exact best chunks and documents when it stops scoring early (MaxScore)', async () => {
+    // Skewed word frequencies and many chunks, so a few rare words settle the top results
+    // and the common words only complete the contenders' scores.
+    const word = fc.constantFrom(
+      'the',
+      'kernel',
+      'kernel',
+      'kernel',
+      'kernel',
+      'driver',
+      'driver',
+      'driver',
+      'boot',
+      'boot',
+      'uart',
+      'gdt',
+    );
+    const text = fc.array(word, { minLength: 1, maxLength: 10 }).map((w) => w.join(' '));
+    const docsArb = fc.array(
+      fc.record({ title: text, chunks: fc.array(text, { minLength: 1, maxLength: 2 }) }),
+      { minLength: 70, maxLength: 110 },
+    );
+    const query = fc.array(word, { minLength: 2, maxLength: 6 }).map((w) => w.join(' '));
+    await fc.assert(
+      fc.asyncProperty(docsArb, query, fc.integer({ min: 1, max: 12 }), async (docs, q, limit) => {
+        const s = openSqliteStore({ path: ':memory:' });
+        try {
+          const { kbId } = await fill(s, docs);
+          const options = { ...DEFAULT_RANK_OPTIONS, feedback: false as const };
+          const want = oracle(docs, q, options);
+          const chunkScores = [...want.values()].sort((a, b) => b - a).slice(0, limit);
+          const perDoc = new Map<string, number>();
+          for (const [key, v] of want) {
+            const doc = key.split('/')[0] ?? '';
+            perDoc.set(doc, Math.max(perDoc.get(doc) ?? 0, v));
+          }
+          const docScores = [...perDoc.values()].sort((a, b) => b - a).slice(0, limit);
+          for (const [perDocument, expected] of [
+            [false, chunkScores],
+            [true, docScores],
+          ] as const) {
+            const got = await rankChunks(s, { query: q, kbIds: [kbId], limit, perDocument, options });
+            expect(got.hits.map((h) => h.score)).toHaveLength(expected.length);
+            got.hits.forEach((h, i) => expect(h.score).toBeCloseTo(expected[i] ?? Number.NaN, 4));
+          }
+        } finally {
+          await s.close();
+        }
+      }),
+      { numRuns: 25 },
+    );
+  });
+
   it('keeps the best chunk of each document unless asked for every chunk', async () => {
     const { kbId, ids } = await fill(store, [
       { title: 'Serial', chunks: ['uart uart uart baud', 'uart once', 'nothing here'] },
