@@ -559,6 +559,22 @@ function groupDocuments(
   return hits;
 }
 
+/** Chunks holding each term: the cached list's length, else the index's count. */
+async function frequencies(
+  store: Store,
+  cache: IndexCache,
+  terms: readonly QueryTerm[],
+): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (const t of terms) {
+    const list = cache.postings.get(t.term);
+    if (list) out.set(t.term, list.chunkIds.length);
+  }
+  const missing = terms.map((t) => t.term).filter((t) => !out.has(t));
+  if (missing.length > 0) for (const [t, n] of await store.documentFrequencies(missing)) out.set(t, n);
+  return out;
+}
+
 /**
  * Drops terms held by more than `maxChunkShare` of the chunks (keeping the rarest if none
  * is left), then keeps the `maxTerms` rarest (highest idf: they move scores most, cost least).
@@ -627,14 +643,23 @@ export async function rankChunks(store: Store, request: RankRequest): Promise<Ra
   const perDocument = request.perDocument ?? true;
   const queryTerms = analyzeQuery(request.query);
   let cache = await indexCache(store);
-  const df = await store.documentFrequencies(queryTerms.map((t) => t.term));
-  const kept = prune(queryTerms, df, cache.table.chunkCount, options);
+  // Document frequencies come from the index only when terms must be dropped before their
+  // posting lists are read; otherwise the lists themselves give them (the index's count of
+  // a common term costs as much as reading its list).
+  const mustPrune = queryTerms.length > options.maxTerms || options.maxChunkShare < 1;
+  let kept = mustPrune
+    ? prune(queryTerms, await frequencies(store, cache, queryTerms), cache.table.chunkCount, options)
+    : queryTerms;
   await loadPostings(
     store,
     cache,
     kept.map((t) => t.term),
     options,
   );
+  if (!mustPrune) {
+    const df = (t: QueryTerm): number => cache.postings.get(t.term)?.chunkIds.length ?? 0;
+    kept = [...kept].sort((a, b) => df(a) - df(b));
+  }
   const totalCount = kept.reduce((s, t) => s + t.count, 0);
   let weighted: WeightedTerm[] = kept.map((t) => ({ term: t.term, weight: t.count / (totalCount || 1) }));
   let kbs = allowedKbs(cache, request.kbIds);
