@@ -211,7 +211,8 @@ function impactsOf(cache: IndexCache, list: PostingList, options: RankOptions): 
       w2 * (fieldTf[at + 2] ?? 0) * (normal[nat + 2] ?? 0) +
       w3 * (fieldTf[at + 3] ?? 0) * (normal[nat + 3] ?? 0);
     if (tf <= 0) continue;
-    const impact = ((k1 + 1) * tf) / (k1 + tf);
+    // The bound must hold for the stored (single-precision) value.
+    const impact = Math.fround(((k1 + 1) * tf) / (k1 + tf));
     impacts[i] = impact;
     if (impact > maxImpact) maxImpact = impact;
   }
@@ -302,17 +303,26 @@ function accumulate(
     lists.push({ list, factor, bound: factor * list.maxImpact });
   }
   lists.sort((a, b) => b.bound - a.bound);
-  let remaining = lists.reduce((sum, l) => sum + l.bound, 0);
+  // after[i]: what the terms after the i-th could add at most (summed from the end, so never
+  // below zero through rounding).
+  const after = new Float64Array(lists.length);
+  for (let i = lists.length - 2; i >= 0; i--) after[i] = (after[i + 1] ?? 0) + (lists[i + 1]?.bound ?? 0);
   let touched = new Uint32Array(1024);
   let count = 0;
   let best = 0;
   let contenders: Uint32Array | undefined;
-  for (const { list, factor, bound } of lists) {
-    remaining -= bound;
+  for (const [index, { list, factor }] of lists.entries()) {
+    const remaining = after[index] ?? 0;
     const { chunkIds, impacts } = list;
     const df = chunkIds.length;
     if (contenders) {
       completeScores(scores, contenders, chunkIds, impacts, factor);
+      // Fewer terms left, a higher floor: drop the contenders that fell out of reach.
+      if (contenders.length > keep) {
+        const threshold = kthLargest(scores, contenders, keep);
+        const floor = threshold - remaining * BOUND_SLACK;
+        if (floor > 0) contenders = survivors(scores, contenders, floor, true);
+      }
       continue;
     }
     for (let i = 0; i < df; i++) {
@@ -354,9 +364,11 @@ function completeScores(
 ): void {
   const df = chunkIds.length;
   let pos = 0;
+  // Few contenders in a long list: gallop to each; otherwise walk both in step.
+  const gallop = contenders.length * 8 < df;
   for (const target of contenders) {
-    if ((chunkIds[pos] ?? 0) < target) {
-      // Gallop past smaller ids, then binary search the last step.
+    if (gallop && (chunkIds[pos] ?? 0) < target) {
+      // Double the step past smaller ids, then binary search the last step.
       let low = pos;
       let step = 1;
       let high = pos + 1;
@@ -373,8 +385,8 @@ function completeScores(
         else hi = mid;
       }
       pos = lo;
-      if (pos >= df) return;
-    }
+    } else while (pos < df && (chunkIds[pos] ?? 0) < target) pos++;
+    if (pos >= df) return;
     if (chunkIds[pos] === target) {
       scores[target] = (scores[target] ?? 0) + factor * (impacts[pos] ?? 0);
       pos++;
@@ -382,11 +394,14 @@ function completeScores(
   }
 }
 
-/** The chunks whose score is at least `floor`, ascending. */
-function survivors(scores: Float64Array, ids: Uint32Array, floor: number): Uint32Array {
-  const out: number[] = [];
-  for (const id of ids) if ((scores[id] ?? 0) >= floor) out.push(id);
-  return Uint32Array.from(out).sort();
+/** The chunks whose score is at least `floor`, ascending (as `ids` are, if `sorted`). */
+function survivors(scores: Float64Array, ids: Uint32Array, floor: number, sorted = false): Uint32Array {
+  let n = 0;
+  for (const id of ids) if ((scores[id] ?? 0) >= floor) n++;
+  const out = new Uint32Array(n);
+  let k = 0;
+  for (const id of ids) if ((scores[id] ?? 0) >= floor) out[k++] = id;
+  return sorted ? out : out.sort();
 }
 
 /** The k-th largest score among `ids` (k ≤ ids.length), by quickselect on a copy. */
