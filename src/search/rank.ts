@@ -125,6 +125,14 @@ interface IndexCache {
   docChunk: Uint32Array;
   /** 1 at the index of every knowledge base id present (a chunk-table hole has kb 0). */
   readonly allKbs: Uint8Array;
+  /** Feedback term counts by chunk id. */
+  readonly feedbackVectors: Map<number, TermVector>;
+}
+
+interface TermVector {
+  readonly counts: ReadonlyMap<string, number>;
+  /** Terms counted. */
+  readonly length: number;
 }
 
 const CACHES = new WeakMap<Store, IndexCache>();
@@ -162,6 +170,7 @@ async function indexCache(store: Store): Promise<IndexCache> {
     docSums: new Float64Array(maxDoc + 1),
     docChunk: new Uint32Array(maxDoc + 1),
     allKbs,
+    feedbackVectors: new Map(),
   };
   CACHES.set(store, cache);
   return cache;
@@ -404,10 +413,15 @@ function survivors(scores: Float64Array, ids: Uint32Array, floor: number, sorted
   return sorted ? out : out.sort();
 }
 
-/** The k-th largest score among `ids` (k ≤ ids.length), by quickselect on a copy. */
+/** The k-th largest score among `ids` (k ≤ ids.length). */
 function kthLargest(scores: Float64Array, ids: Uint32Array, k: number): number {
   const values = new Float64Array(ids.length);
   for (let i = 0; i < ids.length; i++) values[i] = scores[ids[i] ?? 0] ?? 0;
+  return kthLargestValue(values, k);
+}
+
+/** The k-th largest of `values` (1 ≤ k ≤ values.length), by quickselect; reorders `values`. */
+function kthLargestValue(values: Float64Array, k: number): number {
   // Select index k - 1 of the values in descending order.
   const target = k - 1;
   let lo = 0;
@@ -434,56 +448,27 @@ function kthLargest(scores: Float64Array, ids: Uint32Array, k: number): number {
   return values[target] ?? 0;
 }
 
-/** A bounded min-heap keeping the `capacity` best (score, id) pairs; ties favour the lower id. */
+/** The `capacity` best ids by score, best first; ties favour the lower id. */
 function topK(ids: ArrayLike<number>, score: (id: number) => number, capacity: number): number[] {
-  const heapIds: number[] = [];
-  const heapScores: number[] = [];
-  // "a is worse than b": lower score, or equal score and higher id.
-  const worse = (i: number, j: number): boolean =>
-    (heapScores[i] ?? 0) < (heapScores[j] ?? 0) ||
-    ((heapScores[i] ?? 0) === (heapScores[j] ?? 0) && (heapIds[i] ?? 0) > (heapIds[j] ?? 0));
-  const swap = (i: number, j: number): void => {
-    [heapIds[i], heapIds[j]] = [heapIds[j] ?? 0, heapIds[i] ?? 0];
-    [heapScores[i], heapScores[j]] = [heapScores[j] ?? 0, heapScores[i] ?? 0];
-  };
-  const down = (start: number): void => {
-    let i = start;
-    for (;;) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let m = i;
-      if (l < heapIds.length && worse(l, m)) m = l;
-      if (r < heapIds.length && worse(r, m)) m = r;
-      if (m === i) return;
-      swap(i, m);
-      i = m;
+  if (capacity <= 0 || ids.length === 0) return [];
+  const scores = new Float64Array(ids.length);
+  for (let i = 0; i < ids.length; i++) scores[i] = score(ids[i] ?? 0);
+  let chosen: number[] = [];
+  if (ids.length <= capacity) for (let i = 0; i < ids.length; i++) chosen.push(i);
+  else {
+    // Everything above the capacity-th best score, then as many at that score as fit.
+    const threshold = kthLargestValue(Float64Array.from(scores), capacity);
+    const tied: number[] = [];
+    for (let i = 0; i < ids.length; i++) {
+      const v = scores[i] ?? 0;
+      if (v > threshold) chosen.push(i);
+      else if (v === threshold) tied.push(i);
     }
-  };
-  for (let k = 0; k < ids.length; k++) {
-    const id = ids[k] ?? 0;
-    const s = score(id);
-    if (heapIds.length < capacity) {
-      heapIds.push(id);
-      heapScores.push(s);
-      let i = heapIds.length - 1;
-      while (i > 0) {
-        const p = (i - 1) >> 1;
-        if (!worse(i, p)) break;
-        swap(i, p);
-        i = p;
-      }
-    } else if (capacity > 0) {
-      const rootScore = heapScores[0] ?? 0;
-      if (s > rootScore || (s === rootScore && id < (heapIds[0] ?? 0))) {
-        heapIds[0] = id;
-        heapScores[0] = s;
-        down(0);
-      }
-    }
+    tied.sort((a, b) => (ids[a] ?? 0) - (ids[b] ?? 0));
+    chosen = chosen.concat(tied.slice(0, capacity - chosen.length));
   }
-  const order = heapIds.map((id, i) => ({ id, s: heapScores[i] ?? 0 }));
-  order.sort((a, b) => b.s - a.s || a.id - b.id);
-  return order.map((o) => o.id);
+  chosen.sort((a, b) => (scores[b] ?? 0) - (scores[a] ?? 0) || (ids[a] ?? 0) - (ids[b] ?? 0));
+  return chosen.map((i) => ids[i] ?? 0);
 }
 
 /**
@@ -608,27 +593,53 @@ function prune(
 
 const FEEDBACK_TERM = /^[a-z][a-z0-9]{1,19}$/;
 
+/** Chunks whose feedback term counts are kept per index version (they recur across queries). */
+const MAX_FEEDBACK_VECTORS = 4096;
+
+/** Term counts of each chunk's document title, heading path and text, as feedback reads them. */
+async function feedbackVectors(
+  store: Store,
+  cache: IndexCache,
+  chunkIds: readonly number[],
+): Promise<TermVector[]> {
+  const missing = chunkIds.filter((id) => !cache.feedbackVectors.has(id));
+  if (missing.length > 0) {
+    const rows = await store.getChunksWithDocuments(missing);
+    if (cache.feedbackVectors.size + rows.length > MAX_FEEDBACK_VECTORS) cache.feedbackVectors.clear();
+    for (const { chunk, document } of rows) {
+      const counts = new Map<string, number>();
+      let length = 0;
+      for (const text of [document.title, chunk.headingPath.join(' '), chunk.text])
+        for (const t of analyze(text)) {
+          if (t.stop || t.compound || !FEEDBACK_TERM.test(t.term)) continue;
+          counts.set(t.term, (counts.get(t.term) ?? 0) + 1);
+          length++;
+        }
+      cache.feedbackVectors.set(chunk.id, { counts, length });
+    }
+  }
+  return chunkIds.map((id) => cache.feedbackVectors.get(id) ?? { counts: new Map(), length: 0 });
+}
+
 /** RM3 expansion terms from the feedback hits' text, weighted by the hits' scores. */
 async function expansionTerms(
   store: Store,
+  cache: IndexCache,
   hits: readonly RankedChunk[],
   feedback: FeedbackOptions,
 ): Promise<WeightedTerm[]> {
   const top = hits.slice(0, feedback.docs);
   if (top.length === 0) return [];
-  const rows = await store.getChunksWithDocuments(top.map((h) => h.chunkId));
+  const vectors = await feedbackVectors(
+    store,
+    cache,
+    top.map((h) => h.chunkId),
+  );
   const total = top.reduce((sum, h) => sum + h.score, 0);
   const relevance = new Map<string, number>();
-  rows.forEach(({ chunk, document }, i) => {
-    const docWeight = total > 0 ? (top[i]?.score ?? 0) / total : 1 / top.length;
-    const counts = new Map<string, number>();
-    let length = 0;
-    for (const text of [document.title, chunk.headingPath.join(' '), chunk.text])
-      for (const t of analyze(text)) {
-        if (t.stop || t.compound || !FEEDBACK_TERM.test(t.term)) continue;
-        counts.set(t.term, (counts.get(t.term) ?? 0) + 1);
-        length++;
-      }
+  top.forEach((hit, i) => {
+    const docWeight = total > 0 ? hit.score / total : 1 / top.length;
+    const { counts, length } = vectors[i] ?? { counts: new Map<string, number>(), length: 0 };
     if (length === 0) return;
     for (const [term, c] of counts)
       relevance.set(term, (relevance.get(term) ?? 0) + (docWeight * c) / length);
@@ -685,7 +696,7 @@ export async function rankChunks(store: Store, request: RankRequest): Promise<Ra
   if (options.feedback && options.feedback.docs > 0 && options.feedback.terms > 0) {
     const first = scorePass(cache, weighted, options, kbs, true, options.feedback.docs);
     const feedbackHits = filter ? await keep(store, first.hits, filter) : first.hits;
-    expansion = await expansionTerms(store, feedbackHits, options.feedback);
+    expansion = await expansionTerms(store, cache, feedbackHits, options.feedback);
     if (options.maxExpansionShare < 1 && expansion.length > 0) {
       const expansionDf = await store.documentFrequencies(expansion.map((t) => t.term));
       const limit = options.maxExpansionShare * cache.table.chunkCount;

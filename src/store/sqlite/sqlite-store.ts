@@ -545,7 +545,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     indexVersion: () =>
       run(() => {
         // data_version moves when another connection commits; total_changes when this one writes.
-        const other = db.pragma('data_version', { simple: true }) as number;
+        const other = stmt('PRAGMA data_version').pluck().get() as number;
         const own = (stmt('SELECT total_changes() AS n').get() as { n: number }).n;
         return `${other}:${own}`;
       }),
