@@ -4,7 +4,7 @@ import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
 import { chunkInput, documentInput } from '../store/store-contract.js';
 import type { Store } from '../store/store.js';
 import { analyzeQuery, indexText } from '../text/analyze.js';
-import { DEFAULT_RANK_OPTIONS, rankChunks, type RankOptions } from './rank.js';
+import { DEFAULT_RANK_OPTIONS, rankChunks, warmRanking, type RankOptions } from './rank.js';
 
 interface Doc {
   readonly title: string;
@@ -287,5 +287,37 @@ describe('rankChunks', () => {
       options: { maxTerms: 1 },
     });
     expect(r.terms).toEqual(['rare']);
+  });
+
+  it('preloads every posting list of a small index, and none of a larger one', async () => {
+    const docs = [
+      { title: 'Serial', chunks: ['uart baud rate', 'kernel boot'] },
+      { title: 'Memory', chunks: ['paging tables'] },
+    ];
+    const { kbId } = await fill(store, docs);
+    let lookups = 0;
+    const counted: Store = {
+      ...store,
+      postings: (terms) => {
+        lookups++;
+        return store.postings(terms);
+      },
+    };
+    const query = { query: 'uart paging', kbIds: [kbId], limit: 10, options: { feedback: false as const } };
+    const cold = await rankChunks(counted, query);
+    expect(lookups).toBe(1);
+
+    const warmStore: Store = { ...counted };
+    await warmRanking(warmStore, { feedback: false });
+    lookups = 0;
+    const warm = await rankChunks(warmStore, query);
+    expect(lookups).toBe(0);
+    expect(warm.hits).toEqual(cold.hits);
+
+    const tooLarge: Store = { ...counted };
+    await warmRanking(tooLarge, {}, 3);
+    lookups = 0;
+    expect((await rankChunks(tooLarge, query)).hits).toEqual(cold.hits);
+    expect(lookups).toBe(1);
   });
 });

@@ -198,6 +198,15 @@ function impactKey(options: RankOptions): string {
   return [options.k1, options.b, w.title, w.heading, w.body, w.tags].join(' ');
 }
 
+/** Empties the posting cache if it holds impacts for other ranking parameters. */
+function useImpactKey(cache: IndexCache, options: RankOptions): void {
+  const key = impactKey(options);
+  if (cache.impactKey === key) return;
+  cache.postings.clear();
+  cache.cachedPostings = 0;
+  cache.impactKey = key;
+}
+
 /** The saturated, length-normalised term frequency of every posting, for `options`. */
 function impactsOf(cache: IndexCache, list: PostingList, options: RankOptions): TermImpacts {
   const { table } = cache;
@@ -234,12 +243,7 @@ async function loadPostings(
   terms: readonly string[],
   options: RankOptions,
 ): Promise<void> {
-  const key = impactKey(options);
-  if (cache.impactKey !== key) {
-    cache.postings.clear();
-    cache.cachedPostings = 0;
-    cache.impactKey = key;
-  }
+  useImpactKey(cache, options);
   for (const t of terms) {
     // Touch: most recently used last.
     const hit = cache.postings.get(t);
@@ -651,13 +655,32 @@ async function expansionTerms(
   return sum > 0 ? chosen.map(([term, v]) => ({ term, weight: v / sum })) : [];
 }
 
+/** warmRanking reads every posting list when the index holds at most this many postings. */
+export const WARM_POSTINGS = 4_000_000;
+
 /**
- * Loads the in-memory ranking state (chunk table, length norms) ahead of the first query,
- * e.g. right after a bulk load or at server start. Optional: rankChunks loads it on demand.
+ * Loads the in-memory ranking state ahead of the first query, e.g. right after a bulk load
+ * or at server start: the chunk table and length norms, and every posting list when the
+ * index holds at most `maxPostings` (one pass over the index instead of one lookup per term
+ * on first use). Optional: rankChunks loads what it needs on demand.
  */
-export async function warmRanking(store: Store, options: Partial<RankOptions> = {}): Promise<void> {
+export async function warmRanking(
+  store: Store,
+  options: Partial<RankOptions> = {},
+  maxPostings = WARM_POSTINGS,
+): Promise<void> {
+  const o: RankOptions = { ...DEFAULT_RANK_OPTIONS, ...options };
   const cache = await indexCache(store);
-  norms(cache, options.b ?? DEFAULT_RANK_OPTIONS.b);
+  norms(cache, o.b);
+  const all = await store.allPostings(Math.min(maxPostings, MAX_CACHED_POSTINGS));
+  // Nothing to add when the index is too large, or changed while it was read.
+  if (!all || CACHES.get(store) !== cache) return;
+  useImpactKey(cache, o);
+  for (const [term, list] of all) {
+    if (cache.postings.has(term)) continue;
+    cache.postings.set(term, impactsOf(cache, list, o));
+    cache.cachedPostings += list.chunkIds.length;
+  }
 }
 
 /**

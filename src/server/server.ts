@@ -17,6 +17,7 @@ import { ShelfError } from '../core/errors.js';
 import { ingestHandlers } from '../jobs/ingest-jobs.js';
 import { startScheduler, type Scheduler } from '../jobs/scheduler.js';
 import { startWorker, type Worker } from '../jobs/worker.js';
+import { warmRanking } from '../search/rank.js';
 import type { ApiKeyRecord } from '../store/store.js';
 import { authenticate, createRateLimiter, hasActiveKeys, isLoopbackHost } from './auth.js';
 import { errorBody, fromFrameworkError, STATUS_BY_KIND } from './errors.js';
@@ -207,6 +208,12 @@ export async function startServer(options: ServeOptions): Promise<ShelfServer> {
     await http.close();
     throw new ShelfError('SERVER_LISTEN_FAILED', { host, port, reason: (e as Error).message }, { cause: e });
   }
+  // Ranking state (and, for an index of moderate size, every posting list) loads in the
+  // background, so the first searches do not pay for it; a search before it is done loads
+  // what it needs itself.
+  const warming = warmRanking(app.store).catch((e: unknown) =>
+    app.logger.warn('could not preload the search index', { reason: (e as Error).message }),
+  );
   if (options.jobs !== false) {
     const w = options.worker ?? {};
     worker = startWorker({
@@ -246,6 +253,7 @@ export async function startServer(options: ServeOptions): Promise<ShelfServer> {
       scheduler?.stop();
       await http.close();
       await worker?.stop();
+      await warming;
     },
   };
 }

@@ -306,6 +306,14 @@ export function describeStoreContract(name: string, open: OpenStore, skip: reado
         ['seal', 2],
         ['absent', 0],
       ]);
+      const all = await store.allPostings(100);
+      // The second chunk's default index is its text: "seal only".
+      expect(all && [...all.keys()].sort()).toEqual(['onli', 'seal', 'walrus']);
+      expect(all?.get('walrus')).toEqual(walrus);
+      expect([...(all?.get('seal')?.chunkIds ?? [])]).toEqual([...lists.get('seal')!.chunkIds]);
+      // Four postings in all: walrus once, seal twice, onli once.
+      expect(await store.allPostings(4)).toBeDefined();
+      expect(await store.allPostings(3)).toBeUndefined();
       const table = await store.chunkTable();
       expect(table.chunkCount).toBe(2);
       expect(table.documentId[first]).toBe(a.id);

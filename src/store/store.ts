@@ -425,6 +425,11 @@ export interface Store {
   documentFrequencies(terms: readonly string[]): Promise<Map<string, number>>;
   /** The posting list of each term (an empty list for unknown terms). */
   postings(terms: readonly string[]): Promise<Map<string, PostingList>>;
+  /**
+   * Every term's posting list, read in one pass (to warm a ranker), or undefined when the
+   * index holds more than `maxPostings` postings in all.
+   */
+  allPostings(maxPostings: number): Promise<Map<string, PostingList> | undefined>;
   /** Those of `chunkIds` whose documents match `filter`. */
   filterChunks(chunkIds: readonly number[], filter: DocumentFilter): Promise<Set<number>>;
 

@@ -306,6 +306,30 @@ export function openPostgresStore(options: PostgresStoreOptions): Store {
   const count = async (sql: string, params: readonly unknown[] = []): Promise<number> =>
     Number((await query<{ n: string | number }>(sql, params))[0]?.n ?? 0);
 
+  /** Posting lists of the terms `where` selects, ids ascending. */
+  const postingLists = async (
+    where: string,
+    params: readonly unknown[],
+  ): Promise<Map<string, PostingList>> => {
+    const rows = await query<{ term: string; ids: Buffer | null; tf: Buffer | null }>(
+      `SELECT term, string_agg(int4send(chunk_id), ''::bytea ORDER BY chunk_id) AS ids,
+         string_agg(int4send(least(tf_title, 65535)) || int4send(least(tf_heading, 65535))
+           || int4send(least(tf_body, 65535)) || int4send(least(tf_tags, 65535)), ''::bytea ORDER BY chunk_id) AS tf
+       FROM postings ${where} GROUP BY term`,
+      params,
+    );
+    const out = new Map<string, PostingList>();
+    for (const r of rows) {
+      const n = (r.ids?.byteLength ?? 0) / 4;
+      const chunkIds = new Uint32Array(n);
+      int32s(r.ids, chunkIds);
+      const tf32 = new Uint32Array(n * FIELD_COUNT);
+      int32s(r.tf, tf32);
+      out.set(r.term, { chunkIds, fieldTf: Uint16Array.from(tf32) });
+    }
+    return out;
+  };
+
   /** Runs `fn` in one transaction on one connection; rolls back on any error. */
   const transaction = async <T>(fn: (c: PoolClient) => Promise<T>): Promise<T> => {
     const { pool } = await session();
@@ -963,25 +987,15 @@ export function openPostgresStore(options: PostgresStoreOptions): Store {
 
     postings: async (terms) => {
       const unique = [...new Set(terms)];
-      const rows = await query<{ term: string; ids: Buffer | null; tf: Buffer | null }>(
-        `SELECT term, string_agg(int4send(chunk_id), ''::bytea ORDER BY chunk_id) AS ids,
-           string_agg(int4send(least(tf_title, 65535)) || int4send(least(tf_heading, 65535))
-             || int4send(least(tf_body, 65535)) || int4send(least(tf_tags, 65535)), ''::bytea ORDER BY chunk_id) AS tf
-         FROM postings WHERE term = ANY($1::text[]) GROUP BY term`,
-        [unique],
-      );
-      const out = new Map<string, PostingList>();
-      for (const r of rows) {
-        const n = (r.ids?.byteLength ?? 0) / 4;
-        const chunkIds = new Uint32Array(n);
-        int32s(r.ids, chunkIds);
-        const tf32 = new Uint32Array(n * FIELD_COUNT);
-        int32s(r.tf, tf32);
-        out.set(r.term, { chunkIds, fieldTf: Uint16Array.from(tf32) });
-      }
+      const out = await postingLists('WHERE term = ANY($1::text[])', [unique]);
       for (const t of unique)
         if (!out.has(t)) out.set(t, { chunkIds: new Uint32Array(0), fieldTf: new Uint16Array(0) });
       return out;
+    },
+
+    allPostings: async (maxPostings) => {
+      if ((await count('SELECT count(*) AS n FROM postings')) > maxPostings) return undefined;
+      return postingLists('', []);
     },
 
     filterChunks: async (chunkIds, filter) => {

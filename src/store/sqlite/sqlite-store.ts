@@ -283,9 +283,9 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
   // One occurrence of the term as chunk id * FIELD_COUNT + column index, all of them in one
   // comma-separated string: a row per occurrence through the driver costs several times
   // more than SQLite's own scan of the index (measured in bench/search).
-  const occurrences = `SELECT group_concat(doc * ${FIELD_COUNT} + CASE col ${INDEX_FIELDS.map(
-    (f, i) => `WHEN '${f}' THEN ${i}`,
-  ).join(' ')} END) FROM chunk_instances WHERE term = ?`;
+  const code = `doc * ${FIELD_COUNT} + CASE col ${INDEX_FIELDS.map((f, i) => `WHEN '${f}' THEN ${i}`).join(' ')} END`;
+  const occurrences = `SELECT group_concat(${code}) FROM chunk_instances WHERE term = ?`;
+  const allOccurrences = `SELECT term, group_concat(${code}) FROM chunk_instances GROUP BY term`;
   const postingList = (term: string): PostingList => {
     const encoded = (stmt(occurrences).pluck().get(term) as string | null) ?? '';
     return decodeOccurrences(encoded);
@@ -585,6 +585,20 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
       run(() => {
         const out = new Map<string, PostingList>();
         for (const t of terms) if (!out.has(t)) out.set(t, postingList(t));
+        return out;
+      }),
+    allPostings: (maxPostings) =>
+      run(() => {
+        const out = new Map<string, PostingList>();
+        let total = 0;
+        const rows = stmt(allOccurrences).raw().iterate() as IterableIterator<[string, string]>;
+        for (const [term, encoded] of rows) {
+          const list = decodeOccurrences(encoded);
+          total += list.chunkIds.length;
+          // Leaving the loop early resets the statement.
+          if (total > maxPostings) return undefined;
+          out.set(term, list);
+        }
         return out;
       }),
     filterChunks: (chunkIds, filter) =>
