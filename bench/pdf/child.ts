@@ -1,7 +1,8 @@
 /**
  * One benchmark measurement, run by bench/pdf/run.ts in its own process (compiled to plain
  * JavaScript first, so no TypeScript loader sits in the measured memory): parses the PDF
- * named in argv[2] and prints `{ pages, ms, maxRssMb }` as JSON.
+ * named in argv[2] and prints `{ pages, ms, cpuMs, maxRssMb }` as JSON. `cpuMs` is the
+ * process's user + system CPU time during the parse, all threads included.
  */
 import { readFileSync } from 'node:fs';
 import { configFor } from '../../src/core/config.js';
@@ -12,6 +13,7 @@ const file = process.argv[2];
 if (file === undefined) throw new Error('usage: child.js FILE.pdf');
 const bytes = readFileSync(file);
 const start = performance.now();
+const cpuStart = process.cpuUsage();
 const doc = await parsePdf(
   { location: file, bytes, contentType: '' },
   {
@@ -23,6 +25,12 @@ const doc = await parsePdf(
   },
 );
 const ms = performance.now() - start;
+const cpu = process.cpuUsage(cpuStart);
 process.stdout.write(
-  JSON.stringify({ pages: doc.pageCount ?? 0, ms, maxRssMb: process.resourceUsage().maxRSS / 1024 }),
+  JSON.stringify({
+    pages: doc.pageCount ?? 0,
+    ms,
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    maxRssMb: process.resourceUsage().maxRSS / 1024,
+  }),
 );

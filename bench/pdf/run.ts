@@ -2,12 +2,16 @@
  * PDF ingestion benchmark: pages/s and peak RSS of `parsePdf` beside poppler's `pdftotext`
  * on the same files, in the same run, printed as ratios.
  *
- *   npx tsx bench/pdf/run.ts
+ *   npx tsx bench/pdf/run.ts [--runs N]
  *
  * Each measurement runs in its own child process (so peak RSS is that file's alone): for
  * shelf, `bench/pdf/child.ts` compiled to plain JavaScript and read from
  * `process.resourceUsage().maxRSS`; for pdftotext, GNU `/usr/bin/time -f %M`. Times include
- * opening the document but not starting Node. Files: the two shared
+ * opening the document but not starting Node. Each file is measured `--runs` times (default
+ * 3), shelf and pdftotext back to back, and the table shows medians: the ratio is the median
+ * of the per-run ratios, so one noisy run on a shared machine does not decide it. CPU
+ * seconds (user + system) are printed beside wall time because they depend less on what else
+ * the machine is running. Files: the two shared
  * books and a generated 1,000-page PDF. Installs poppler-utils with apt-get when pdftotext
  * is missing. Targets: peak RSS under 300 MB on the 1,000-page PDF, pages/s within 5x of
  * pdftotext.
@@ -24,7 +28,22 @@ const DATA = join(ROOT, 'bench', '.data');
 interface Measure {
   readonly pages: number;
   readonly ms: number;
+  /** User + system CPU time of the process, in ms. */
+  readonly cpuMs: number;
   readonly maxRssMb: number;
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+function runsArg(): number {
+  const i = process.argv.indexOf('--runs');
+  const n = i < 0 ? 3 : Number(process.argv[i + 1]);
+  if (!Number.isInteger(n) || n < 1) throw new Error('--runs takes a whole number ≥ 1');
+  return n;
 }
 
 function ensurePdftotext(): void {
@@ -39,16 +58,16 @@ function pageCount(file: string): number {
   return Number(/^Pages:\s+(\d+)/m.exec(info)?.[1] ?? 0);
 }
 
-/** pdftotext on the whole file, timed, peak RSS from GNU time (KB). */
+/** pdftotext on the whole file, timed; CPU seconds and peak RSS (KB) from GNU time. */
 function measurePdftotext(file: string): Measure {
   const start = performance.now();
-  const res = spawnSync('/usr/bin/time', ['-f', '%M', 'pdftotext', '-layout', file, '/dev/null'], {
+  const res = spawnSync('/usr/bin/time', ['-f', '%U %S %M', 'pdftotext', '-layout', file, '/dev/null'], {
     encoding: 'utf8',
   });
   const ms = performance.now() - start;
   if (res.status !== 0) throw new Error(`pdftotext failed on ${file}: ${res.stderr}`);
-  const kb = Number(res.stderr.trim().split('\n').pop());
-  return { pages: pageCount(file), ms, maxRssMb: kb / 1024 };
+  const [user = 0, system = 0, kb = 0] = (res.stderr.trim().split('\n').pop() ?? '').split(' ').map(Number);
+  return { pages: pageCount(file), ms, cpuMs: (user + system) * 1000, maxRssMb: kb / 1024 };
 }
 
 /**
@@ -116,29 +135,48 @@ async function main(): Promise<void> {
   files.push(await generated(1000));
   const child = compileChild();
 
+  const runs = runsArg();
+
   console.log(
-    ['file', 'pages', 'shelf p/s', 'pdftotext p/s', 'speed ratio', 'shelf RSS MB', 'pdftotext RSS MB'].join(
-      '\t',
-    ),
+    [
+      'file',
+      'pages',
+      'shelf p/s',
+      'pdftotext p/s',
+      'speed ratio',
+      'ratios',
+      'shelf CPU s',
+      'pdftotext CPU s',
+      'shelf RSS MB',
+      'pdftotext RSS MB',
+    ].join('\t'),
   );
   for (const file of files) {
-    const poppler = measurePdftotext(file);
-    const shelf = measureShelf(child, file);
-    const shelfRate = shelf.pages / (shelf.ms / 1000);
-    const popplerRate = poppler.pages / (poppler.ms / 1000);
+    const pairs: { shelf: Measure; poppler: Measure }[] = [];
+    for (let r = 0; r < runs; r++)
+      pairs.push({ poppler: measurePdftotext(file), shelf: measureShelf(child, file) });
+    const rate = (m: Measure): number => m.pages / (m.ms / 1000);
+    const ratios = pairs.map((p) => rate(p.shelf) / rate(p.poppler));
+    const pages = pairs[0]?.shelf.pages ?? 0;
     console.log(
       [
         file.split('/').pop(),
-        shelf.pages,
-        shelfRate.toFixed(0),
-        popplerRate.toFixed(0),
-        (shelfRate / popplerRate).toFixed(2),
-        shelf.maxRssMb.toFixed(0),
-        poppler.maxRssMb.toFixed(0),
+        pages,
+        median(pairs.map((p) => rate(p.shelf))).toFixed(0),
+        median(pairs.map((p) => rate(p.poppler))).toFixed(0),
+        median(ratios).toFixed(2),
+        ratios.map((r) => r.toFixed(2)).join(' '),
+        (median(pairs.map((p) => p.shelf.cpuMs)) / 1000).toFixed(2),
+        (median(pairs.map((p) => p.poppler.cpuMs)) / 1000).toFixed(2),
+        Math.max(...pairs.map((p) => p.shelf.maxRssMb)).toFixed(0),
+        Math.max(...pairs.map((p) => p.poppler.maxRssMb)).toFixed(0),
       ].join('\t'),
     );
   }
-  console.log('speed ratio = shelf pages/s ÷ pdftotext pages/s (1.00 = as fast; target ≥ 0.20)');
+  console.log(
+    `medians of ${runs} runs; speed ratio = shelf pages/s ÷ pdftotext pages/s, the median of the ` +
+      'per-run ratios (1.00 = as fast; target ≥ 0.20); RSS is the largest of the runs',
+  );
 }
 
 await main();

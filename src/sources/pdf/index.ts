@@ -14,6 +14,8 @@
  * skipped without a problem. A PDF whose every page is a problem is still returned, with
  * its problems and no blocks: the caller decides whether that is an error.
  */
+// Before pdf.js, so that it holds V8's own Array.prototype.push (see native-push.ts).
+import { restoreNativePush } from './native-push.js';
 import { getDocument, OPS, VerbosityLevel } from 'pdfjs-dist/legacy/build/pdf.mjs';
 import type { PDFDocumentProxy, PDFPageProxy } from 'pdfjs-dist/legacy/build/pdf.mjs';
 import type { Block, PageProblem, ParsedDocument } from '../../core/document.js';
@@ -24,6 +26,22 @@ import type { PageLines } from './furniture.js';
 import { buildLines, looksLikeHeading, monospaceFonts, pageBlocks, sizeKey } from './layout.js';
 import type { Line, OutlineHeading, TextRun } from './layout.js';
 import { garbledReason, isJunkTitle, normaliseProse, parsePdfDate, titleFromLocation } from './text.js';
+
+restoreNativePush();
+
+/** pdf.js's worker module (it ships no type declarations, hence a plain string). */
+const PDFJS_WORKER: string = 'pdfjs-dist/legacy/build/pdf.worker.mjs';
+
+/**
+ * Loads pdf.js's worker module once, then undoes its core-js `push` polyfill. pdf.js's
+ * in-thread worker finds the module on `globalThis.pdfjsWorker` and does not import it
+ * again: the same one-time cost as letting pdf.js import it on the first document.
+ */
+let workerModule: Promise<void> | undefined;
+function loadWorkerModule(): Promise<void> {
+  workerModule ??= (import(PDFJS_WORKER) as Promise<unknown>).then(restoreNativePush);
+  return workerModule;
+}
 
 /** Outline entries read at most (a hostile PDF may hold a huge or cyclic outline). */
 const MAX_OUTLINE_ENTRIES = 10_000;
@@ -88,6 +106,7 @@ export async function parsePdf(input: RawInput, ctx: SourceContext): Promise<Par
   const guard = <T>(work: Promise<T>): Promise<T> =>
     withDeadline(work, { deadline, ctx, location, ms: limits.maxDocumentMs });
 
+  await guard(loadWorkerModule());
   // pdf.js may take ownership of the buffer it is given: hand it a copy.
   const loadingTask = getDocument({
     data: new Uint8Array(input.bytes),

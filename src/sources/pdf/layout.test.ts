@@ -68,6 +68,56 @@ describe('garbledReason', () => {
       /look like words/,
     );
   });
+  it('gives the verdict of a naive count over every character and token', () => {
+    // The oracle counts everything; garbledReason stops counting once the verdict is known.
+    const oracle = (text: string): string | undefined => {
+      const chars = [...text.replace(/\s+/g, '')];
+      if (chars.length < 20) return undefined;
+      const bad = chars.filter((c) => {
+        const cp = c.codePointAt(0) ?? 0;
+        return (
+          cp === 0xfffd ||
+          (cp >= 0xe000 && cp <= 0xf8ff) ||
+          cp >= 0xf0000 ||
+          cp < 0x20 ||
+          (cp >= 0x7f && cp < 0xa0)
+        );
+      }).length;
+      if (bad / chars.length > 0.2)
+        return `${Math.round((bad / chars.length) * 100)}% of the characters are replacement, private-use or control code points`;
+      const tokens = text.split(/\s+/).filter((t) => /\p{L}/u.test(t));
+      const letters = tokens.reduce((n, t) => n + (t.match(/\p{L}/gu)?.length ?? 0), 0);
+      if (tokens.length < 15 || letters < 40) return undefined;
+      const wordLike = tokens.filter(
+        (t) =>
+          /[^\P{L}\p{Script=Latin}]/u.test(t) ||
+          (t.match(/[a-z]{2,}/gi) ?? []).some((run) => /[aeiouy]/i.test(run)),
+      ).length;
+      return wordLike / tokens.length < 0.1
+        ? `only ${wordLike} of ${tokens.length} letter tokens look like words`
+        : undefined;
+    };
+    // Mixed text (every verdict branch), and consonant soup with a rare vowel, which sits
+    // around the one-in-ten word threshold.
+    const mixed = [...' \n\u00A0aexqZk1.йж語\uFFFD\uE000\u0001\uD83D\uDE00', '\u{F0001}'];
+    const soup = [...'bcdfghjklmnpqrstvwxzBCDFG1.a'];
+    const text = fc.constantFrom(mixed, soup).chain((alphabet) =>
+      fc.array(
+        fc.array(fc.constantFrom(...alphabet), { maxLength: 6 }).map((cs) => cs.join('')),
+        {
+          maxLength: 120,
+          size: 'max',
+        },
+      ),
+    );
+    fc.assert(
+      fc.property(text, (words) => {
+        const t = words.join(' ');
+        expect(garbledReason(t)).toBe(oracle(t));
+      }),
+      { numRuns: 2000 },
+    );
+  });
 });
 
 describe('titles and dates', () => {

@@ -499,6 +499,8 @@ function listBlock(items: readonly Classified[], page: number): Block {
 /** Paragraphs (and tables, when columns line up) from consecutive prose lines. */
 function proseBlocks(lines: readonly Line[], opts: { page: number; margin: number }): Block[] {
   const out: Block[] = [];
+  // The right edge of the text, for telling a short closing line (see paragraphBreak).
+  const right = Math.max(...lines.map((l) => l.x1));
   let i = 0;
   while (i < lines.length) {
     const table = tableAt(lines, i);
@@ -509,7 +511,12 @@ function proseBlocks(lines: readonly Line[], opts: { page: number; margin: numbe
     }
     // Extend a paragraph until a break.
     let j = i + 1;
-    while (j < lines.length && !paragraphBreak(lines, j, opts.margin) && tableAt(lines, j) === undefined) j++;
+    while (
+      j < lines.length &&
+      !paragraphBreak(lines, j, { margin: opts.margin, right }) &&
+      tableAt(lines, j) === undefined
+    )
+      j++;
     const text = lines
       .slice(i, j)
       // A soft hyphen at the end of a line marks a hyphenation break: keep it for joinLines.
@@ -522,8 +529,12 @@ function proseBlocks(lines: readonly Line[], opts: { page: number; margin: numbe
   return out;
 }
 
-/** Whether line `j` starts a new paragraph. */
-function paragraphBreak(lines: readonly Line[], j: number, margin: number): boolean {
+/** Whether line `j` starts a new paragraph; `right` is the largest x1 of `lines`. */
+function paragraphBreak(
+  lines: readonly Line[],
+  j: number,
+  { margin, right }: { margin: number; right: number },
+): boolean {
   const prev = lines[j - 1]!;
   const cur = lines[j]!;
   const gap = prev.y - cur.y;
@@ -533,7 +544,6 @@ function paragraphBreak(lines: readonly Line[], j: number, margin: number): bool
   // First-line indent, or a line starting left of the previous one's indent.
   if (cur.x0 > margin + 0.8 * size && prev.x0 <= margin + 0.8 * size) return true;
   // A short line ending a sentence closes its paragraph.
-  const right = Math.max(...lines.map((l) => l.x1));
   if (/[.:!?]$/.test(prev.text.trim()) && prev.x1 < right - 4 * size) return true;
   return false;
 }

@@ -76,12 +76,15 @@ export function joinLines(first: string, second: string): string {
   return keep ? a + b : a.slice(0, -1) + b;
 }
 
-/** Why a page's text layer cannot be trusted, or undefined when it looks like real text. */
+/**
+ * Why a page's text layer cannot be trusted, or undefined when it looks like real text.
+ * Runs on every page, so the letter and word counts stop as soon as the verdict is known.
+ */
 export function garbledReason(text: string): string | undefined {
-  const chars = [...text.replace(/\s+/g, '')];
-  if (chars.length < 20) return undefined;
+  let chars = 0;
   let bad = 0;
-  for (const c of chars) {
+  for (const c of text.replace(/\s+/g, '')) {
+    chars++;
     const cp = c.codePointAt(0) ?? 0;
     if (
       cp === 0xfffd ||
@@ -92,16 +95,21 @@ export function garbledReason(text: string): string | undefined {
     )
       bad++;
   }
-  if (bad / chars.length > 0.2)
-    return `${Math.round((bad / chars.length) * 100)}% of the characters are replacement, private-use or control code points`;
+  if (chars < 20) return undefined;
+  if (bad / chars > 0.2)
+    return `${Math.round((bad / chars) * 100)}% of the characters are replacement, private-use or control code points`;
   // Words: a run of two or more letters with a vowel (Latin), or any run of non-Latin letters.
   const tokens = text.split(/\s+/).filter((t) => /\p{L}/u.test(t));
-  const letters = tokens.reduce((n, t) => n + (t.match(/\p{L}/gu)?.length ?? 0), 0);
-  if (tokens.length < 15 || letters < 40) return undefined;
-  const wordLike = tokens.filter(isWordLike).length;
-  if (wordLike / tokens.length < 0.1)
-    return `only ${wordLike} of ${tokens.length} letter tokens look like words`;
-  return undefined;
+  if (tokens.length < 15) return undefined;
+  let letters = 0;
+  for (const t of tokens) {
+    letters += t.match(/\p{L}/gu)?.length ?? 0;
+    if (letters >= 40) break;
+  }
+  if (letters < 40) return undefined;
+  let wordLike = 0;
+  for (const t of tokens) if (isWordLike(t) && ++wordLike / tokens.length >= 0.1) return undefined;
+  return `only ${wordLike} of ${tokens.length} letter tokens look like words`;
 }
 
 /** A token with a Latin letter run of two or more that holds a vowel, or any non-Latin letter. */
