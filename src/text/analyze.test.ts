@@ -47,6 +47,14 @@ describe('analyze', () => {
     );
   });
 
+  it('indexes a repeated token the same way the second time, from its cache', () => {
+    const once = indexText('TcpListener::bind v1.2 Queues _');
+    expect(once).toBe('tcp listen bind tcplistener tcplistenerbind 1.2 queue');
+    expect(indexText('TcpListener::bind v1.2 Queues _ TcpListener::bind v1.2 Queues _')).toBe(
+      `${once} ${once}`,
+    );
+  });
+
   it('is the same for a text and its indexed form read back by a whitespace split', () => {
     fc.assert(
       fc.property(fc.string({ maxLength: 80 }), (s) => {
