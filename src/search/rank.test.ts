@@ -93,7 +93,8 @@ describe('rankChunks', () => {
         const s = openSqliteStore({ path: ':memory:' });
         try {
           const { kbId, ids } = await fill(s, docs);
-          const options = { ...DEFAULT_RANK_OPTIONS, feedback: false as const };
+          // The first stage alone: the proximity bonus has its own tests (proximity.test.ts).
+          const options = { ...DEFAULT_RANK_OPTIONS, feedback: false as const, proximity: false as const };
           const got = await rankChunks(s, { query, kbIds: [kbId], limit: 100, perDocument: false, options });
           const want = oracle(docs, query, options);
           expect(got.hits).toHaveLength(want.size);

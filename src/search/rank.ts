@@ -16,6 +16,8 @@
 import type { ChunkTable, DocumentFilter, FieldWeights, PostingList, Store } from '../store/store.js';
 import { FIELD_COUNT } from '../store/store.js';
 import { analyze, analyzeQuery, type QueryTerm } from '../text/analyze.js';
+import type { ProximityOptions } from './proximity.js';
+import { rerank } from './rerank.js';
 
 /** RM3 settings. */
 export interface FeedbackOptions {
@@ -48,6 +50,15 @@ export interface RankOptions {
    * matching chunks' scores (0 = best chunk only).
    */
   readonly otherChunksWeight: number;
+  /** Term-proximity bonus for the best `rerankDepth` hits (./proximity.ts), or false for none. */
+  readonly proximity: ProximityOptions | false;
+  /**
+   * Per-document ranking: each document's score is (1 − this) · its best chunk's score +
+   * this · BM25F of the whole document (./document-score.ts); 0 = best chunk only.
+   */
+  readonly documentWeight: number;
+  /** Hits read back for the proximity bonus (the first stage ranks at least this many). */
+  readonly rerankDepth: number;
 }
 
 /** Defaults chosen on the four public test collections (see bench/README.md). */
@@ -60,6 +71,9 @@ export const DEFAULT_RANK_OPTIONS: RankOptions = {
   maxChunkShare: 1,
   maxExpansionShare: 1,
   otherChunksWeight: 0,
+  proximity: { window: 5, weight: 0.3 },
+  documentWeight: 0.5,
+  rerankDepth: 50,
 };
 
 export interface RankRequest {
@@ -451,7 +465,8 @@ export async function rankChunks(store: Store, request: RankRequest): Promise<Ra
   const kbs = request.kbIds.length > 0 ? new Set(request.kbIds) : undefined;
   const filter = request.filter && Object.keys(request.filter).length > 0 ? request.filter : undefined;
   // With a document filter, over-fetch and filter afterwards; the filter runs in SQL.
-  const capacity = filter ? Math.max(request.limit * 8, 400) : request.limit;
+  const depth = options.proximity || options.documentWeight > 0 ? options.rerankDepth : 0;
+  const capacity = Math.max(filter ? Math.max(request.limit * 8, 400) : request.limit, depth);
   let expansion: WeightedTerm[] = [];
   if (options.feedback && options.feedback.docs > 0 && options.feedback.terms > 0) {
     const first = scorePass(cache, weighted, options, kbs, true, options.feedback.docs);
@@ -486,8 +501,32 @@ export async function rankChunks(store: Store, request: RankRequest): Promise<Ra
       pass = scorePass(cache, weighted, options, kbs, perDocument, pass.candidates);
       hits = await keep(store, pass.hits, filter);
     }
-    hits = hits.slice(0, request.limit);
   }
+  const n = cache.table.chunkCount;
+  const w = options.fieldWeights;
+  hits = await rerank(store, hits, {
+    query: request.query,
+    queryTerms: kept.map((t) => {
+      const d = df.get(t.term) ?? 0;
+      return {
+        term: t.term,
+        weight: t.count / (totalCount || 1),
+        idf: Math.log(1 + (n - d + 0.5) / (d + 0.5)),
+      };
+    }),
+    scoredTerms: weighted,
+    table: cache.table,
+    avgLengths: cache.avgLengths,
+    postings: cache.postings,
+    k1: options.k1,
+    b: options.b,
+    fieldWeights: [w.title, w.heading, w.body, w.tags],
+    perDocument,
+    documentWeight: options.documentWeight,
+    proximity: options.proximity,
+    depth,
+  });
+  hits = hits.slice(0, request.limit);
   return {
     terms: kept.map((t) => t.term),
     expansion,
