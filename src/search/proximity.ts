@@ -78,61 +78,88 @@ export function queryPairs(query: string, terms: readonly ProximityTerm[]): Set<
   return pairs;
 }
 
-/** A raw token's analysed length and the query terms it yields; see proximityBonus. */
-export type TokenCache = Map<string, { readonly terms: readonly number[]; readonly length: number }>;
+/** A raw token's analysed terms and length (how many terms the index counts for it). */
+interface AnalysedToken {
+  readonly terms: readonly string[];
+  readonly length: number;
+}
 
 /**
- * The proximity bonus of one text given its fields (title, heading, body). `tokens` caches
- * each distinct raw token's analysis across calls for one query.
+ * Raw tokens already analysed, like analyze.ts's stem cache: a pure function's results,
+ * bounded, started over when full. Candidates' texts share most of their words, so after
+ * the first queries almost every token is a hit.
  */
-export function proximityBonus(
-  fields: readonly string[],
-  query: ProximityQuery,
-  options: ProximityOptions,
-  tokens: TokenCache = new Map(),
-): number {
-  const { terms, pairs } = query;
-  if (pairs.size === 0) return 0;
+const TOKEN_CACHE = new Map<string, AnalysedToken>();
+const TOKEN_CACHE_LIMIT = 200_000;
+
+function analyseToken(raw: string): AnalysedToken {
+  let token = TOKEN_CACHE.get(raw);
+  if (token === undefined) {
+    const analysed = analyze(raw);
+    token = { terms: [...new Set(analysed.map((t) => t.term))], length: analysed.length };
+    if (TOKEN_CACHE.size >= TOKEN_CACHE_LIMIT) TOKEN_CACHE.clear();
+    TOKEN_CACHE.set(raw, token);
+  }
+  return token;
+}
+
+/** Where a text's query terms occur: term index and position per occurrence, in order. */
+export interface Occurrences {
+  readonly terms: readonly number[];
+  readonly positions: readonly number[];
+  /** The text's analysed length (all terms, as the index counts them). */
+  readonly length: number;
+}
+
+/**
+ * The occurrences of `terms` in a text given as fields (title, heading, body). analyze()
+ * works one raw token at a time, so analysing each distinct token once (analyseToken)
+ * yields the same terms and positions at a fraction of the cost.
+ */
+export function queryOccurrences(fields: readonly string[], terms: readonly ProximityTerm[]): Occurrences {
   const index = new Map(terms.map((t, i) => [t.term, i]));
-  const acc = new Float64Array(terms.length);
+  const found: number[] = [];
+  const positions: number[] = [];
   let length = 0;
-  let last = -1;
-  let lastPosition = 0;
+  const rawToken = new RegExp(RAW_TOKEN.source, RAW_TOKEN.flags);
   fields.forEach((text, f) => {
     let position = f * FIELD_GAP;
-    // analyze() works one raw token at a time, so analysing each distinct token once
-    // yields the same terms and positions at a fraction of the cost.
-    for (const match of text.matchAll(RAW_TOKEN)) {
-      const raw = match[0];
-      let token = tokens.get(raw);
-      if (!token) {
-        const analysed = analyze(raw);
-        const found = new Set<number>();
-        for (const t of analysed) {
-          const i = index.get(t.term);
-          if (i !== undefined) found.add(i);
-        }
-        token = { terms: [...found], length: analysed.length };
-        tokens.set(raw, token);
-      }
+    for (let match = rawToken.exec(text); match !== null; match = rawToken.exec(text)) {
+      const token = analyseToken(match[0]);
       length += token.length;
-      for (const i of token.terms) {
-        if (last >= 0 && last !== i && pairs.has(last * PAIR_KEY + i)) {
-          // Parts of one compound share a position: count them as neighbours.
-          const d = Math.max(1, position - lastPosition);
-          if (d <= options.window) {
-            acc[i] = (acc[i] ?? 0) + (terms[last]?.idf ?? 0) / (d * d);
-            acc[last] = (acc[last] ?? 0) + (terms[i]?.idf ?? 0) / (d * d);
-          }
-        }
-        last = i;
-        lastPosition = position;
+      for (const term of token.terms) {
+        const i = index.get(term);
+        if (i === undefined) continue;
+        found.push(i);
+        positions.push(position);
       }
       position++;
     }
   });
+  return { terms: found, positions, length };
+}
+
+/** The proximity bonus of one text, from its query-term occurrences. */
+export function proximityBonus(
+  occurrences: Occurrences,
+  query: ProximityQuery,
+  options: ProximityOptions,
+): number {
+  const { terms, pairs } = query;
+  if (pairs.size === 0) return 0;
+  const acc = new Float64Array(terms.length);
+  for (let n = 1; n < occurrences.terms.length; n++) {
+    const last = occurrences.terms[n - 1] ?? 0;
+    const i = occurrences.terms[n] ?? 0;
+    if (last === i || !pairs.has(last * PAIR_KEY + i)) continue;
+    // Parts of one compound share a position: count them as neighbours.
+    const d = Math.max(1, (occurrences.positions[n] ?? 0) - (occurrences.positions[n - 1] ?? 0));
+    if (d > options.window) continue;
+    acc[i] = (acc[i] ?? 0) + (terms[last]?.idf ?? 0) / (d * d);
+    acc[last] = (acc[last] ?? 0) + (terms[i]?.idf ?? 0) / (d * d);
+  }
   const { k1, b, averageLength } = query;
-  const k = k1 * (1 - b + (averageLength > 0 ? (b * length) / averageLength : 0));
+  const k = k1 * (1 - b + (averageLength > 0 ? (b * occurrences.length) / averageLength : 0));
   let bonus = 0;
   terms.forEach((t, i) => {
     const a = acc[i] ?? 0;

@@ -17,7 +17,7 @@ import type { ChunkTable, DocumentFilter, FieldWeights, PostingList, Store } fro
 import { FIELD_COUNT } from '../store/store.js';
 import { analyze, analyzeQuery, type QueryTerm } from '../text/analyze.js';
 import type { ProximityOptions } from './proximity.js';
-import { rerank } from './rerank.js';
+import { rerank, rerankMemo } from './rerank.js';
 
 /** RM3 settings. */
 export interface FeedbackOptions {
@@ -73,7 +73,7 @@ export const DEFAULT_RANK_OPTIONS: RankOptions = {
   otherChunksWeight: 0,
   proximity: { window: 5, weight: 0.3 },
   documentWeight: 0.5,
-  rerankDepth: 50,
+  rerankDepth: 30,
 };
 
 export interface RankRequest {
@@ -467,10 +467,44 @@ export async function rankChunks(store: Store, request: RankRequest): Promise<Ra
   // With a document filter, over-fetch and filter afterwards; the filter runs in SQL.
   const depth = options.proximity || options.documentWeight > 0 ? options.rerankDepth : 0;
   const capacity = Math.max(filter ? Math.max(request.limit * 8, 400) : request.limit, depth);
+  const n = cache.table.chunkCount;
+  const w = options.fieldWeights;
+  const proximityTerms = kept.map((t) => {
+    const d = df.get(t.term) ?? 0;
+    return {
+      term: t.term,
+      weight: t.count / (totalCount || 1),
+      idf: Math.log(1 + (n - d + 0.5) / (d + 0.5)),
+    };
+  });
+  const memo = rerankMemo();
+  const secondStage = (first: readonly RankedChunk[], scored: readonly WeightedTerm[], perDoc: boolean) =>
+    rerank(
+      store,
+      first,
+      {
+        query: request.query,
+        queryTerms: proximityTerms,
+        scoredTerms: scored,
+        table: cache.table,
+        avgLengths: cache.avgLengths,
+        postings: cache.postings,
+        k1: options.k1,
+        b: options.b,
+        fieldWeights: [w.title, w.heading, w.body, w.tags],
+        perDocument: perDoc,
+        documentWeight: options.documentWeight,
+        proximity: options.proximity,
+        depth,
+      },
+      memo,
+    );
   let expansion: WeightedTerm[] = [];
   if (options.feedback && options.feedback.docs > 0 && options.feedback.terms > 0) {
-    const first = scorePass(cache, weighted, options, kbs, true, options.feedback.docs);
-    const feedbackHits = filter ? await keep(store, first.hits, filter) : first.hits;
+    // Feedback documents are the best of the full first ranking (both stages).
+    const first = scorePass(cache, weighted, options, kbs, true, Math.max(depth, options.feedback.docs));
+    const firstHits = filter ? await keep(store, first.hits, filter) : first.hits;
+    const feedbackHits = await secondStage(firstHits, weighted, true);
     expansion = await expansionTerms(store, feedbackHits, options.feedback);
     if (options.maxExpansionShare < 1 && expansion.length > 0) {
       const expansionDf = await store.documentFrequencies(expansion.map((t) => t.term));
@@ -502,30 +536,7 @@ export async function rankChunks(store: Store, request: RankRequest): Promise<Ra
       hits = await keep(store, pass.hits, filter);
     }
   }
-  const n = cache.table.chunkCount;
-  const w = options.fieldWeights;
-  hits = await rerank(store, hits, {
-    query: request.query,
-    queryTerms: kept.map((t) => {
-      const d = df.get(t.term) ?? 0;
-      return {
-        term: t.term,
-        weight: t.count / (totalCount || 1),
-        idf: Math.log(1 + (n - d + 0.5) / (d + 0.5)),
-      };
-    }),
-    scoredTerms: weighted,
-    table: cache.table,
-    avgLengths: cache.avgLengths,
-    postings: cache.postings,
-    k1: options.k1,
-    b: options.b,
-    fieldWeights: [w.title, w.heading, w.body, w.tags],
-    perDocument,
-    documentWeight: options.documentWeight,
-    proximity: options.proximity,
-    depth,
-  });
+  hits = await secondStage(hits, weighted, perDocument);
   hits = hits.slice(0, request.limit);
   return {
     terms: kept.map((t) => t.term),

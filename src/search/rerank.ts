@@ -13,9 +13,19 @@ import {
   proximityFields,
   queryPairs,
   type ProximityOptions,
+  queryOccurrences,
+  type Occurrences,
   type ProximityTerm,
-  type TokenCache,
 } from './proximity.js';
+
+/** What one query's second stages share: the candidates already read back. */
+export interface RerankMemo {
+  readonly occurrences: Map<number, Occurrences>;
+}
+
+export function rerankMemo(): RerankMemo {
+  return { occurrences: new Map() };
+}
 
 export interface RerankInput {
   readonly query: string;
@@ -53,6 +63,7 @@ export async function rerank<T extends Hit>(
   store: Store,
   hits: readonly T[],
   input: RerankInput,
+  memo: RerankMemo = rerankMemo(),
 ): Promise<T[]> {
   let out = [...hits];
   const mu = input.documentWeight;
@@ -72,8 +83,9 @@ export async function rerank<T extends Hit>(
     const pairs = queryPairs(input.query, input.queryTerms);
     if (pairs.size === 0) return out;
     const head = out.slice(0, input.depth);
-    const rows = await store.getChunksWithDocuments(head.map((h) => h.chunkId));
-    const byId = new Map(rows.map((r) => [r.chunk.id, r]));
+    const unread = head.map((h) => h.chunkId).filter((id) => !memo.occurrences.has(id));
+    for (const row of unread.length > 0 ? await store.getChunksWithDocuments(unread) : [])
+      memo.occurrences.set(row.chunk.id, queryOccurrences(proximityFields(row), input.queryTerms));
     const [title = 0, heading = 0, body = 0] = Array.from(input.avgLengths);
     const query = {
       terms: input.queryTerms,
@@ -82,10 +94,9 @@ export async function rerank<T extends Hit>(
       b: input.b,
       averageLength: title + heading + body,
     };
-    const tokens: TokenCache = new Map();
     const rescored = head.map((h) => {
-      const row = byId.get(h.chunkId);
-      const bonus = row ? proximityBonus(proximityFields(row), query, proximity, tokens) : 0;
+      const found = memo.occurrences.get(h.chunkId);
+      const bonus = found ? proximityBonus(found, query, proximity) : 0;
       return bonus > 0 ? { ...h, score: h.score + proximity.weight * bonus } : h;
     });
     out = [...rescored.sort(byScore), ...out.slice(head.length)];
