@@ -73,7 +73,7 @@ export const DEFAULT_RANK_OPTIONS: RankOptions = {
   otherChunksWeight: 0,
   proximity: { window: 5, weight: 0.3 },
   documentWeight: 0.5,
-  rerankDepth: 30,
+  rerankDepth: 15,
 };
 
 export interface RankRequest {
