@@ -93,7 +93,8 @@ describe('rankChunks', () => {
         const s = openSqliteStore({ path: ':memory:' });
         try {
           const { kbId, ids } = await fill(s, docs);
-          const options = { ...DEFAULT_RANK_OPTIONS, feedback: false as const };
+          // The first stage alone: the proximity bonus has its own tests (proximity.test.ts).
+          const options = { ...DEFAULT_RANK_OPTIONS, feedback: false as const, proximity: false as const };
           const got = await rankChunks(s, { query, kbIds: [kbId], limit: 100, perDocument: false, options });
           const want = oracle(docs, query, options);
           expect(got.hits).toHaveLength(want.size);
@@ -141,7 +142,12 @@ describe('rankChunks', () => {
         const s = openSqliteStore({ path: ':memory:' });
         try {
           const { kbId } = await fill(s, docs);
-          const options = { ...DEFAULT_RANK_OPTIONS, feedback: false as const };
+          const options = {
+            ...DEFAULT_RANK_OPTIONS,
+            feedback: false as const,
+            proximity: false as const,
+            documentWeight: 0,
+          };
           const want = oracle(docs, q, options);
           const chunkScores = [...want.values()].sort((a, b) => b - a).slice(0, limit);
           const perDoc = new Map<string, number>();

@@ -16,6 +16,8 @@
 import type { ChunkTable, DocumentFilter, FieldWeights, PostingList, Store } from '../store/store.js';
 import { FIELD_COUNT } from '../store/store.js';
 import { analyze, analyzeQuery, type QueryTerm } from '../text/analyze.js';
+import type { ProximityOptions } from './proximity.js';
+import { rerank, rerankMemo } from './rerank.js';
 
 /** RM3 settings. */
 export interface FeedbackOptions {
@@ -48,6 +50,15 @@ export interface RankOptions {
    * matching chunks' scores (0 = best chunk only).
    */
   readonly otherChunksWeight: number;
+  /** Term-proximity bonus for the best `rerankDepth` hits (./proximity.ts), or false for none. */
+  readonly proximity: ProximityOptions | false;
+  /**
+   * Per-document ranking: each document's score is (1 − this) · its best chunk's score +
+   * this · BM25F of the whole document (./document-score.ts); 0 = best chunk only.
+   */
+  readonly documentWeight: number;
+  /** Hits read back for the proximity bonus (the first stage ranks at least this many). */
+  readonly rerankDepth: number;
 }
 
 /** Defaults chosen on the four public test collections (see bench/README.md). */
@@ -60,6 +71,9 @@ export const DEFAULT_RANK_OPTIONS: RankOptions = {
   maxChunkShare: 1,
   maxExpansionShare: 1,
   otherChunksWeight: 0,
+  proximity: { window: 5, weight: 0.3 },
+  documentWeight: 0.5,
+  rerankDepth: 15,
 };
 
 export interface RankRequest {
@@ -92,16 +106,16 @@ export interface RankResult {
   readonly candidates: number;
 }
 
-/** Cached postings beyond this many are evicted, least recently used terms first (8 bytes each). */
-const MAX_CACHED_POSTINGS = 24_000_000;
+/** Cached postings beyond this many are evicted, least recently used terms first (16 bytes each). */
+const MAX_CACHED_POSTINGS = 16_000_000;
 
 /**
- * A term's posting list as the ranker keeps it: each chunk's BM25F saturation
+ * A term's posting list as the ranker keeps it: with each chunk's BM25F saturation
  * (k1 + 1) · tf~ / (k1 + tf~), precomputed for one setting of k1, b and field weights, so a
- * query multiplies by the term's weight and idf only.
+ * query multiplies by the term's weight and idf only. The per-field counts stay for the
+ * whole-document score of the second stage.
  */
-interface TermImpacts {
-  readonly chunkIds: Uint32Array;
+interface TermImpacts extends PostingList {
   readonly impacts: Float32Array;
   readonly maxImpact: number;
 }
@@ -234,7 +248,7 @@ function impactsOf(cache: IndexCache, list: PostingList, options: RankOptions): 
     impacts[i] = impact;
     if (impact > maxImpact) maxImpact = impact;
   }
-  return { chunkIds, impacts, maxImpact };
+  return { chunkIds, fieldTf, impacts, maxImpact };
 }
 
 async function loadPostings(
@@ -714,11 +728,46 @@ export async function rankChunks(store: Store, request: RankRequest): Promise<Ra
   let kbs = allowedKbs(cache, request.kbIds);
   const filter = request.filter && Object.keys(request.filter).length > 0 ? request.filter : undefined;
   // With a document filter, over-fetch and filter afterwards; the filter runs in SQL.
-  const capacity = filter ? Math.max(request.limit * 8, 400) : request.limit;
+  const depth = options.proximity || options.documentWeight > 0 ? options.rerankDepth : 0;
+  const capacity = Math.max(filter ? Math.max(request.limit * 8, 400) : request.limit, depth);
+  const n = cache.table.chunkCount;
+  const w = options.fieldWeights;
+  const proximityTerms = kept.map((t) => {
+    const d = cache.postings.get(t.term)?.chunkIds.length ?? 0;
+    return {
+      term: t.term,
+      weight: t.count / (totalCount || 1),
+      idf: Math.log(1 + (n - d + 0.5) / (d + 0.5)),
+    };
+  });
+  const memo = rerankMemo();
+  const secondStage = (first: readonly RankedChunk[], scored: readonly WeightedTerm[], perDoc: boolean) =>
+    rerank(
+      store,
+      first,
+      {
+        query: request.query,
+        queryTerms: proximityTerms,
+        scoredTerms: scored,
+        table: cache.table,
+        avgLengths: cache.avgLengths,
+        postings: cache.postings,
+        k1: options.k1,
+        b: options.b,
+        fieldWeights: [w.title, w.heading, w.body, w.tags],
+        perDocument: perDoc,
+        documentWeight: options.documentWeight,
+        proximity: options.proximity,
+        depth,
+      },
+      memo,
+    );
   let expansion: WeightedTerm[] = [];
   if (options.feedback && options.feedback.docs > 0 && options.feedback.terms > 0) {
-    const first = scorePass(cache, weighted, options, kbs, true, options.feedback.docs);
-    const feedbackHits = filter ? await keep(store, first.hits, filter) : first.hits;
+    // Feedback documents are the best of the full first ranking (both stages).
+    const first = scorePass(cache, weighted, options, kbs, true, Math.max(depth, options.feedback.docs));
+    const firstHits = filter ? await keep(store, first.hits, filter) : first.hits;
+    const feedbackHits = await secondStage(firstHits, weighted, true);
     expansion = await expansionTerms(store, cache, feedbackHits, options.feedback);
     if (options.maxExpansionShare < 1 && expansion.length > 0) {
       const expansionDf = await store.documentFrequencies(expansion.map((t) => t.term));
@@ -751,8 +800,9 @@ export async function rankChunks(store: Store, request: RankRequest): Promise<Ra
       pass = scorePass(cache, weighted, options, kbs, perDocument, pass.candidates, true);
       hits = await keep(store, pass.hits, filter);
     }
-    hits = hits.slice(0, request.limit);
   }
+  hits = await secondStage(hits, weighted, perDocument);
+  hits = hits.slice(0, request.limit);
   return {
     terms: kept.map((t) => t.term),
     expansion,

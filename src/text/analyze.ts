@@ -29,7 +29,8 @@ export interface Term {
   readonly stop: boolean;
 }
 
-const RAW_TOKEN = /[\p{L}\p{N}_]+(?:(?:::|[.\-'’])[\p{L}\p{N}_]+)*/gu;
+/** One raw token: a word, number or code identifier with its inner connectors. */
+export const RAW_TOKEN = /[\p{L}\p{N}_]+(?:(?:::|[.\-'’])[\p{L}\p{N}_]+)*/gu;
 const VERSION = /^v?\d+(?:\.\d+)+[a-z]?$/;
 const CAMEL_HUMP = /\p{Lu}+(?=\p{Lu}\p{Ll})|\p{Lu}?\p{Ll}+|\p{Lu}+|\p{N}+/gu;
 const MARKS = /\p{M}+/gu;

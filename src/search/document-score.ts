@@ -1,0 +1,108 @@
+/**
+ * Whole-document evidence for documents split into several chunks.
+ *
+ * The ranker scores chunks, and a document ranks by its best chunk: a long abstract cut in
+ * two loses the query terms that fell into its other half. Callan (SIGIR 1994, "Passage-level
+ * evidence in document retrieval") found that mixing the best passage's score with the
+ * whole document's score beats either alone. Here the document score is BM25F over the
+ * document taken as one unit: title and tags (repeated in every chunk) counted once,
+ * heading and body occurrences and lengths summed over the chunks, normalised with the
+ * chunk-level average lengths. A one-chunk document therefore scores exactly its chunk's
+ * score, and only multi-chunk documents move.
+ */
+import type { ChunkTable, PostingList } from '../store/store.js';
+import { FIELD_COUNT } from '../store/store.js';
+
+/** Fields whose text every chunk of a document repeats (title, tags): counted once. */
+const REPEATED_FIELD = [true, false, false, true] as const;
+
+/** Document id → its chunk ids (ascending), built once per chunk table. */
+const CHUNKS_BY_DOCUMENT = new WeakMap<ChunkTable, Map<number, number[]>>();
+
+function chunksByDocument(table: ChunkTable): Map<number, number[]> {
+  let map = CHUNKS_BY_DOCUMENT.get(table);
+  if (map) return map;
+  map = new Map();
+  for (let id = 0; id < table.size; id++) {
+    const doc = table.documentId[id] ?? 0;
+    if (doc === 0) continue;
+    const list = map.get(doc);
+    if (list) list.push(id);
+    else map.set(doc, [id]);
+  }
+  CHUNKS_BY_DOCUMENT.set(table, map);
+  return map;
+}
+
+/** Index of `id` in the ascending `ids`, or −1. */
+function find(ids: Uint32Array, id: number): number {
+  let lo = 0;
+  let hi = ids.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const v = ids[mid] ?? 0;
+    if (v === id) return mid;
+    if (v < id) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
+}
+
+export interface DocumentScoreInput {
+  readonly table: ChunkTable;
+  /** Mean length of each field over all chunks. */
+  readonly avgLengths: ArrayLike<number>;
+  readonly postings: ReadonlyMap<string, PostingList>;
+  readonly terms: readonly { readonly term: string; readonly weight: number }[];
+  readonly k1: number;
+  readonly b: number;
+  readonly fieldWeights: readonly number[];
+}
+
+/**
+ * BM25F of the whole document `documentId`, scored as one unit (see the module comment).
+ * The idf is the chunk-level idf the chunk scores use.
+ */
+export function documentScore(input: DocumentScoreInput, documentId: number): number {
+  const { table, avgLengths, postings, terms, k1, b, fieldWeights } = input;
+  const chunks = chunksByDocument(table).get(documentId) ?? [];
+  if (chunks.length === 0) return 0;
+  const lengths = new Float64Array(FIELD_COUNT);
+  for (const [n, id] of chunks.entries())
+    for (let f = 0; f < FIELD_COUNT; f++)
+      if (n === 0 || !REPEATED_FIELD[f])
+        lengths[f] = (lengths[f] ?? 0) + (table.fieldLengths[id * FIELD_COUNT + f] ?? 0);
+  const norm = new Float64Array(FIELD_COUNT);
+  for (let f = 0; f < FIELD_COUNT; f++) {
+    const avg = avgLengths[f] ?? 0;
+    norm[f] = avg === 0 ? 0 : 1 / (1 - b + (b * (lengths[f] ?? 0)) / avg);
+  }
+  const n = table.chunkCount;
+  let score = 0;
+  const tf = new Float64Array(FIELD_COUNT);
+  for (const { term, weight } of terms) {
+    const list = postings.get(term);
+    if (!list || list.chunkIds.length === 0) continue;
+    tf.fill(0);
+    for (const id of chunks) {
+      const at = find(list.chunkIds, id);
+      if (at < 0) continue;
+      for (let f = 0; f < FIELD_COUNT; f++) {
+        const count = list.fieldTf[at * FIELD_COUNT + f] ?? 0;
+        tf[f] = REPEATED_FIELD[f] ? Math.max(tf[f] ?? 0, count) : (tf[f] ?? 0) + count;
+      }
+    }
+    let weighted = 0;
+    for (let f = 0; f < FIELD_COUNT; f++) weighted += (fieldWeights[f] ?? 0) * (tf[f] ?? 0) * (norm[f] ?? 0);
+    if (weighted <= 0) continue;
+    const df = list.chunkIds.length;
+    const idf = Math.log(1 + (n - df + 0.5) / (df + 0.5));
+    score += (weight * idf * (k1 + 1) * weighted) / (k1 + weighted);
+  }
+  return score;
+}
+
+/** How many chunks document `documentId` has. */
+export function documentChunkCount(table: ChunkTable, documentId: number): number {
+  return chunksByDocument(table).get(documentId)?.length ?? 0;
+}

@@ -1,0 +1,174 @@
+/**
+ * Term-proximity bonus for the ranker's best candidates (BM25TP).
+ *
+ * BM25 scores each query term on its own, so a chunk that says "heat transfer" scores the
+ * same as one that mentions "heat" in its first sentence and "transfer" in its last. Here
+ * the best candidates are read back and their words matched again (the index keeps no
+ * positions the ranker can read cheaply), and each gets a bonus for query terms that stand
+ * close together (Rasolofo & Savoy, ECIR 2003, in the form of Büttcher, Clarke & Lushman,
+ * SIGIR 2006):
+ *   walking the query-term occurrences of a field in order, each pair of consecutive
+ *   occurrences of different terms t, u at distance d ≤ window adds idf(u) / d² to acc(t)
+ *   and idf(t) / d² to acc(u);
+ *   bonus(c) = Σ_t q_t · min(1, idf(t)) · (k1 + 1) · acc(t) / (acc(t) + K),
+ *   K = k1 · (1 − b + b · len(c) / avglen).
+ * Only pairs of terms that are neighbours in the query count (as in the sequential
+ * dependence model, Metzler & Croft, SIGIR 2005): in a long, wordy request any two of its
+ * words are often near each other in on-topic and off-topic text alike, and counting every
+ * pair cost CISI 0.02 nDCG@10 (bench/README.md).
+ */
+import type { ChunkWithDocument } from '../store/store.js';
+import { analyze, RAW_TOKEN } from '../text/analyze.js';
+
+/** BM25TP settings. */
+export interface ProximityOptions {
+  /** Occurrences further apart than this many words are not a pair. */
+  readonly window: number;
+  /** Scale of the bonus against the BM25F score (0 = off). */
+  readonly weight: number;
+}
+
+/** A query term as the proximity bonus sees it. */
+export interface ProximityTerm {
+  readonly term: string;
+  /** Query weight (the query's weights sum to 1). */
+  readonly weight: number;
+  readonly idf: number;
+}
+
+/** The query's terms, which pairs of them count, and the BM25 length normalisation. */
+export interface ProximityQuery {
+  readonly terms: readonly ProximityTerm[];
+  /** Pairs of term indices that count, as `i * PAIR_KEY + j` (both orders); see queryPairs. */
+  readonly pairs: ReadonlySet<number>;
+  readonly k1: number;
+  readonly b: number;
+  /** Mean analysed length of a chunk over the fields proximity reads. */
+  readonly averageLength: number;
+}
+
+const PAIR_KEY = 1 << 16;
+
+/** Occurrences in different fields are never near each other. */
+const FIELD_GAP = 1_000_000;
+
+/**
+ * The pairs of `terms` (by index) that are neighbours among the query's content words;
+ * a stop word between them does not separate them, a word that is not in `terms` does.
+ */
+export function queryPairs(query: string, terms: readonly ProximityTerm[]): Set<number> {
+  const index = new Map(terms.map((t, i) => [t.term, i]));
+  const pairs = new Set<number>();
+  let previous = -1;
+  let previousPosition = -1;
+  for (const t of analyze(query)) {
+    if (t.stop || t.compound) continue;
+    const i = index.get(t.term);
+    if (i === undefined) {
+      previous = -1;
+      continue;
+    }
+    if (previous >= 0 && previous !== i && t.position !== previousPosition) {
+      pairs.add(previous * PAIR_KEY + i);
+      pairs.add(i * PAIR_KEY + previous);
+    }
+    previous = i;
+    previousPosition = t.position;
+  }
+  return pairs;
+}
+
+/** A raw token's analysed terms and length (how many terms the index counts for it). */
+interface AnalysedToken {
+  readonly terms: readonly string[];
+  readonly length: number;
+}
+
+/**
+ * Raw tokens already analysed, like analyze.ts's stem cache: a pure function's results,
+ * bounded, started over when full. Candidates' texts share most of their words, so after
+ * the first queries almost every token is a hit.
+ */
+const TOKEN_CACHE = new Map<string, AnalysedToken>();
+const TOKEN_CACHE_LIMIT = 200_000;
+
+function analyseToken(raw: string): AnalysedToken {
+  let token = TOKEN_CACHE.get(raw);
+  if (token === undefined) {
+    const analysed = analyze(raw);
+    token = { terms: [...new Set(analysed.map((t) => t.term))], length: analysed.length };
+    if (TOKEN_CACHE.size >= TOKEN_CACHE_LIMIT) TOKEN_CACHE.clear();
+    TOKEN_CACHE.set(raw, token);
+  }
+  return token;
+}
+
+/** Where a text's query terms occur: term index and position per occurrence, in order. */
+export interface Occurrences {
+  readonly terms: readonly number[];
+  readonly positions: readonly number[];
+  /** The text's analysed length (all terms, as the index counts them). */
+  readonly length: number;
+}
+
+/**
+ * The occurrences of `terms` in a text given as fields (title, heading, body). analyze()
+ * works one raw token at a time, so analysing each distinct token once (analyseToken)
+ * yields the same terms and positions at a fraction of the cost.
+ */
+export function queryOccurrences(fields: readonly string[], terms: readonly ProximityTerm[]): Occurrences {
+  const index = new Map(terms.map((t, i) => [t.term, i]));
+  const found: number[] = [];
+  const positions: number[] = [];
+  let length = 0;
+  const rawToken = new RegExp(RAW_TOKEN.source, RAW_TOKEN.flags);
+  fields.forEach((text, f) => {
+    let position = f * FIELD_GAP;
+    for (let match = rawToken.exec(text); match !== null; match = rawToken.exec(text)) {
+      const token = analyseToken(match[0]);
+      length += token.length;
+      for (const term of token.terms) {
+        const i = index.get(term);
+        if (i === undefined) continue;
+        found.push(i);
+        positions.push(position);
+      }
+      position++;
+    }
+  });
+  return { terms: found, positions, length };
+}
+
+/** The proximity bonus of one text, from its query-term occurrences. */
+export function proximityBonus(
+  occurrences: Occurrences,
+  query: ProximityQuery,
+  options: ProximityOptions,
+): number {
+  const { terms, pairs } = query;
+  if (pairs.size === 0) return 0;
+  const acc = new Float64Array(terms.length);
+  for (let n = 1; n < occurrences.terms.length; n++) {
+    const last = occurrences.terms[n - 1] ?? 0;
+    const i = occurrences.terms[n] ?? 0;
+    if (last === i || !pairs.has(last * PAIR_KEY + i)) continue;
+    // Parts of one compound share a position: count them as neighbours.
+    const d = Math.max(1, (occurrences.positions[n] ?? 0) - (occurrences.positions[n - 1] ?? 0));
+    if (d > options.window) continue;
+    acc[i] = (acc[i] ?? 0) + (terms[last]?.idf ?? 0) / (d * d);
+    acc[last] = (acc[last] ?? 0) + (terms[i]?.idf ?? 0) / (d * d);
+  }
+  const { k1, b, averageLength } = query;
+  const k = k1 * (1 - b + (averageLength > 0 ? (b * occurrences.length) / averageLength : 0));
+  let bonus = 0;
+  terms.forEach((t, i) => {
+    const a = acc[i] ?? 0;
+    if (a > 0) bonus += (t.weight * Math.min(1, t.idf) * (k1 + 1) * a) / (a + k);
+  });
+  return bonus;
+}
+
+/** The texts proximity is measured in: title, heading path, body. */
+export function proximityFields({ chunk, document }: ChunkWithDocument): string[] {
+  return [document.title, chunk.headingPath.join(' '), chunk.text];
+}

@@ -1,0 +1,105 @@
+/**
+ * Second-stage evidence for the ranker's first-stage hits (per-chunk BM25F plus feedback):
+ * - whole-document BM25F mixed into each document's best-chunk score (./document-score.ts),
+ *   for every hit, so the list stays in one consistent order;
+ * - a term-proximity bonus (./proximity.ts) for the best `depth` hits, read back from the
+ *   store; the bonus is never negative, so those hits stay above the ones not re-read.
+ * Both are deterministic: ties go to the lower chunk id, as in the first stage.
+ */
+import type { ChunkTable, PostingList, Store } from '../store/store.js';
+import { documentChunkCount, documentScore, type DocumentScoreInput } from './document-score.js';
+import {
+  proximityBonus,
+  proximityFields,
+  queryPairs,
+  type ProximityOptions,
+  queryOccurrences,
+  type Occurrences,
+  type ProximityTerm,
+} from './proximity.js';
+
+/** What one query's second stages share: the candidates already read back. */
+export interface RerankMemo {
+  readonly occurrences: Map<number, Occurrences>;
+}
+
+export function rerankMemo(): RerankMemo {
+  return { occurrences: new Map() };
+}
+
+export interface RerankInput {
+  readonly query: string;
+  /** The query's own terms (before feedback) with their weights and idf, for proximity. */
+  readonly queryTerms: readonly ProximityTerm[];
+  /** Every scored term (after feedback) with its weight, for the document score. */
+  readonly scoredTerms: readonly { readonly term: string; readonly weight: number }[];
+  readonly table: ChunkTable;
+  /** Mean length of each index field over all chunks. */
+  readonly avgLengths: ArrayLike<number>;
+  readonly postings: ReadonlyMap<string, PostingList>;
+  readonly k1: number;
+  readonly b: number;
+  /** Field weights in INDEX_FIELDS order. */
+  readonly fieldWeights: readonly number[];
+  /** Hits are documents' best chunks (the document score applies only then). */
+  readonly perDocument: boolean;
+  /** Weight of the whole-document score against the best chunk's (0 = off). */
+  readonly documentWeight: number;
+  readonly proximity: ProximityOptions | false;
+  /** Hits given the proximity bonus. */
+  readonly depth: number;
+}
+
+interface Hit {
+  readonly chunkId: number;
+  readonly documentId: number;
+  readonly score: number;
+}
+
+const byScore = (a: Hit, b: Hit): number => b.score - a.score || a.chunkId - b.chunkId;
+
+/** The hits re-scored and re-sorted (see the module comment). */
+export async function rerank<T extends Hit>(
+  store: Store,
+  hits: readonly T[],
+  input: RerankInput,
+  memo: RerankMemo = rerankMemo(),
+): Promise<T[]> {
+  let out = [...hits];
+  const mu = input.documentWeight;
+  if (input.perDocument && mu > 0) {
+    const scoring: DocumentScoreInput = { ...input, terms: input.scoredTerms };
+    // A one-chunk document's score is its chunk's score: only longer documents move.
+    out = out
+      .map((h) =>
+        documentChunkCount(input.table, h.documentId) > 1
+          ? { ...h, score: (1 - mu) * h.score + mu * documentScore(scoring, h.documentId) }
+          : h,
+      )
+      .sort(byScore);
+  }
+  const proximity = input.proximity;
+  if (proximity && proximity.weight > 0 && input.depth > 0 && out.length > 0) {
+    const pairs = queryPairs(input.query, input.queryTerms);
+    if (pairs.size === 0) return out;
+    const head = out.slice(0, input.depth);
+    const unread = head.map((h) => h.chunkId).filter((id) => !memo.occurrences.has(id));
+    for (const row of unread.length > 0 ? await store.getChunksWithDocuments(unread) : [])
+      memo.occurrences.set(row.chunk.id, queryOccurrences(proximityFields(row), input.queryTerms));
+    const [title = 0, heading = 0, body = 0] = Array.from(input.avgLengths);
+    const query = {
+      terms: input.queryTerms,
+      pairs,
+      k1: input.k1,
+      b: input.b,
+      averageLength: title + heading + body,
+    };
+    const rescored = head.map((h) => {
+      const found = memo.occurrences.get(h.chunkId);
+      const bonus = found ? proximityBonus(found, query, proximity) : 0;
+      return bonus > 0 ? { ...h, score: h.score + proximity.weight * bonus } : h;
+    });
+    out = [...rescored.sort(byScore), ...out.slice(head.length)];
+  }
+  return out;
+}
