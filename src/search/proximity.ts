@@ -112,13 +112,19 @@ export interface Occurrences {
 }
 
 /**
- * The occurrences of `terms` in a text given as fields (title, heading, body). analyze()
- * works one raw token at a time, so analysing each distinct token once (analyseToken)
- * yields the same terms and positions at a fraction of the cost.
+ * A text's words as proximity reads them, independent of any query: each raw token's
+ * distinct analysed terms and its position (fields FIELD_GAP apart). Worth keeping per
+ * chunk: the same candidates come back across queries.
  */
-export function queryOccurrences(fields: readonly string[], terms: readonly ProximityTerm[]): Occurrences {
-  const index = new Map(terms.map((t, i) => [t.term, i]));
-  const found: number[] = [];
+export interface TokenStream {
+  readonly tokens: readonly (readonly string[])[];
+  readonly positions: Uint32Array;
+  /** The text's analysed length (all terms, as the index counts them). */
+  readonly length: number;
+}
+
+export function tokenStream(fields: readonly string[]): TokenStream {
+  const tokens: (readonly string[])[] = [];
   const positions: number[] = [];
   let length = 0;
   const rawToken = new RegExp(RAW_TOKEN.source, RAW_TOKEN.flags);
@@ -127,16 +133,35 @@ export function queryOccurrences(fields: readonly string[], terms: readonly Prox
     for (let match = rawToken.exec(text); match !== null; match = rawToken.exec(text)) {
       const token = analyseToken(match[0]);
       length += token.length;
-      for (const term of token.terms) {
-        const i = index.get(term);
-        if (i === undefined) continue;
-        found.push(i);
+      if (token.terms.length > 0) {
+        tokens.push(token.terms);
         positions.push(position);
       }
       position++;
     }
   });
-  return { terms: found, positions, length };
+  return { tokens, positions: Uint32Array.from(positions), length };
+}
+
+/** Where the query's terms occur in a token stream, in text order. */
+export function occurrencesIn(stream: TokenStream, terms: readonly ProximityTerm[]): Occurrences {
+  const index = new Map(terms.map((t, i) => [t.term, i]));
+  const found: number[] = [];
+  const positions: number[] = [];
+  stream.tokens.forEach((tokenTerms, n) => {
+    for (const term of tokenTerms) {
+      const i = index.get(term);
+      if (i === undefined) continue;
+      found.push(i);
+      positions.push(stream.positions[n] ?? 0);
+    }
+  });
+  return { terms: found, positions, length: stream.length };
+}
+
+/** Where the query's terms occur in the fields' text, in order (see tokenStream). */
+export function queryOccurrences(fields: readonly string[], terms: readonly ProximityTerm[]): Occurrences {
+  return occurrencesIn(tokenStream(fields), terms);
 }
 
 /** The proximity bonus of one text, from its query-term occurrences. */

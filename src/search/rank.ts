@@ -16,7 +16,7 @@
 import type { ChunkTable, DocumentFilter, FieldWeights, PostingList, Store } from '../store/store.js';
 import { FIELD_COUNT } from '../store/store.js';
 import { analyze, analyzeQuery, type QueryTerm } from '../text/analyze.js';
-import type { ProximityOptions } from './proximity.js';
+import type { ProximityOptions, TokenStream } from './proximity.js';
 import { rerank, rerankMemo } from './rerank.js';
 
 /** RM3 settings. */
@@ -141,6 +141,8 @@ interface IndexCache {
   readonly allKbs: Uint8Array;
   /** Feedback term counts by chunk id. */
   readonly feedbackVectors: Map<number, TermVector>;
+  /** Second-stage candidates' token streams by chunk id (./rerank.ts). */
+  readonly tokenStreams: Map<number, TokenStream>;
 }
 
 interface TermVector {
@@ -185,6 +187,7 @@ async function indexCache(store: Store): Promise<IndexCache> {
     docChunk: new Uint32Array(maxDoc + 1),
     allKbs,
     feedbackVectors: new Map(),
+    tokenStreams: new Map(),
   };
   CACHES.set(store, cache);
   return cache;
@@ -740,7 +743,7 @@ export async function rankChunks(store: Store, request: RankRequest): Promise<Ra
       idf: Math.log(1 + (n - d + 0.5) / (d + 0.5)),
     };
   });
-  const memo = rerankMemo();
+  const memo = rerankMemo(cache.tokenStreams);
   const secondStage = (first: readonly RankedChunk[], scored: readonly WeightedTerm[], perDoc: boolean) =>
     rerank(
       store,

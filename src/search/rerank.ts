@@ -13,18 +13,28 @@ import {
   proximityFields,
   queryPairs,
   type ProximityOptions,
-  queryOccurrences,
+  occurrencesIn,
+  tokenStream,
+  type TokenStream,
   type Occurrences,
   type ProximityTerm,
 } from './proximity.js';
 
-/** What one query's second stages share: the candidates already read back. */
+/** Candidates whose token streams are kept across queries (see rerankMemo). */
+const MAX_STREAMS = 4096;
+
+/**
+ * What one query's second stages share: the candidates' occurrences of its terms, and the
+ * token streams of candidates read back, which the caller may keep across queries (by chunk
+ * id, for as long as the index does not change).
+ */
 export interface RerankMemo {
   readonly occurrences: Map<number, Occurrences>;
+  readonly streams: Map<number, TokenStream>;
 }
 
-export function rerankMemo(): RerankMemo {
-  return { occurrences: new Map() };
+export function rerankMemo(streams: Map<number, TokenStream> = new Map()): RerankMemo {
+  return { occurrences: new Map(), streams };
 }
 
 export interface RerankInput {
@@ -83,9 +93,17 @@ export async function rerank<T extends Hit>(
     const pairs = queryPairs(input.query, input.queryTerms);
     if (pairs.size === 0) return out;
     const head = out.slice(0, input.depth);
-    const unread = head.map((h) => h.chunkId).filter((id) => !memo.occurrences.has(id));
-    for (const row of unread.length > 0 ? await store.getChunksWithDocuments(unread) : [])
-      memo.occurrences.set(row.chunk.id, queryOccurrences(proximityFields(row), input.queryTerms));
+    const unread = head.map((h) => h.chunkId).filter((id) => !memo.streams.has(id));
+    if (unread.length > 0) {
+      const rows = await store.getChunksWithDocuments(unread);
+      if (memo.streams.size + rows.length > MAX_STREAMS) memo.streams.clear();
+      for (const row of rows) memo.streams.set(row.chunk.id, tokenStream(proximityFields(row)));
+    }
+    for (const h of head) {
+      const stream = memo.streams.get(h.chunkId);
+      if (stream && !memo.occurrences.has(h.chunkId))
+        memo.occurrences.set(h.chunkId, occurrencesIn(stream, input.queryTerms));
+    }
     const [title = 0, heading = 0, body = 0] = Array.from(input.avgLengths);
     const query = {
       terms: input.queryTerms,
