@@ -33,10 +33,12 @@ const MIN_READABLE_CHARS = 200;
 
 /** The part of linkedom's DOM this module uses. */
 interface Doc {
+  readonly documentElement: El | null;
   querySelector(selector: string): El | null;
   querySelectorAll(selector: string): Iterable<El>;
 }
 interface El {
+  readonly children: ArrayLike<El>;
   getAttribute(name: string): string | null;
   readonly textContent: string | null;
   readonly innerHTML: string;
@@ -158,6 +160,28 @@ function jsonLdValues(document: Doc): { datePublished?: string; dateModified?: s
   return found;
 }
 
+/**
+ * Pages nested deeper than this skip Readability, which reads every element's text at
+ * every level: 10,000 nested divs took it 17 s (quadratic), against 0.1 s for the fallback.
+ */
+const MAX_READABILITY_DEPTH = 512;
+
+/** Whether some element of `document` lies more than `limit` elements deep. */
+function deeperThan(document: Doc, limit: number): boolean {
+  const root = document.documentElement;
+  if (!root) return false;
+  const stack: [El, number][] = [[root, 1]];
+  while (stack.length > 0) {
+    const [el, depth] = stack.pop()!;
+    if (depth > limit) return true;
+    for (let i = 0; i < el.children.length; i++) {
+      const child = el.children[i];
+      if (child) stack.push([child, depth + 1]);
+    }
+  }
+  return false;
+}
+
 /** Marks every element with its document-order index, so Readability's pick can be mapped back. */
 const INDEX_ATTR = 'data-shelf-n';
 
@@ -176,7 +200,7 @@ function mainContent(html: string, document: Doc, base: string | undefined): Blo
       document.querySelector('main') ??
       document.querySelector('article') ??
       document.querySelector('[role="main"]');
-    const picked = readabilityPick(html, document);
+    const picked = deeperThan(document, MAX_READABILITY_DEPTH) ? undefined : readabilityPick(html, document);
     if (picked !== undefined) {
       const blocks = htmlToBlocks(picked, options);
       if (blocks.length > 0) return blocks;
