@@ -453,16 +453,14 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     getChunksWithDocuments: (chunkIds) =>
       run(() => {
         if (chunkIds.length === 0) return [];
-        const rows = db
-          .prepare(
-            `SELECT c.*, d.id AS d_id, d.kb_id AS d_kb_id, d.source_id AS d_source_id, d.key AS d_key, d.kind AS d_kind,
+        const rows = stmt(
+          `SELECT c.*, d.id AS d_id, d.kb_id AS d_kb_id, d.source_id AS d_source_id, d.key AS d_key, d.kind AS d_kind,
                d.title AS d_title, d.url AS d_url, d.author AS d_author, d.published AS d_published, d.updated AS d_updated,
                d.tags AS d_tags, d.hash AS d_hash, d.page_count AS d_page_count, d.page_labels AS d_page_labels,
                d.problems AS d_problems, d.chunk_count AS d_chunk_count, d.created_at AS d_created_at, d.updated_at AS d_updated_at
              FROM chunks c JOIN documents d ON d.id = c.document_id
              WHERE c.id IN (SELECT value FROM json_each(?))`,
-          )
-          .all(JSON.stringify(chunkIds)) as Row[];
+        ).all(JSON.stringify(chunkIds)) as Row[];
         const byId = new Map(rows.map((r) => [r.id as number, r]));
         const out: ChunkWithDocument[] = [];
         for (const id of chunkIds) {
