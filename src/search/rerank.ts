@@ -20,6 +20,9 @@ import {
   type ProximityTerm,
 } from './proximity.js';
 
+/** Hits given the whole-document score: past these, ranking depth costs more than it moves. */
+const DOCUMENT_DEPTH = 100;
+
 /** Candidates whose token streams are kept across queries (see rerankMemo). */
 const MAX_STREAMS = 4096;
 
@@ -79,14 +82,16 @@ export async function rerank<T extends Hit>(
   const mu = input.documentWeight;
   if (input.perDocument && mu > 0) {
     const scoring: DocumentScoreInput = { ...input, terms: input.scoredTerms };
-    // A one-chunk document's score is its chunk's score: only longer documents move.
-    out = out
+    // A one-chunk document's score is its chunk's score: only longer documents move. Only
+    // the best DOCUMENT_DEPTH are re-scored and stay above the rest, in their first order.
+    const head = out
+      .slice(0, DOCUMENT_DEPTH)
       .map((h) =>
         documentChunkCount(input.table, h.documentId) > 1
           ? { ...h, score: (1 - mu) * h.score + mu * documentScore(scoring, h.documentId) }
           : h,
-      )
-      .sort(byScore);
+      );
+    out = [...head.sort(byScore), ...out.slice(DOCUMENT_DEPTH)];
   }
   const proximity = input.proximity;
   if (proximity && proximity.weight > 0 && input.depth > 0 && out.length > 0) {
