@@ -102,7 +102,10 @@ export interface RankResult {
   /** Expansion terms added by feedback, with their weights. */
   readonly expansion: readonly { term: string; weight: number }[];
   readonly hits: readonly RankedChunk[];
-  /** Chunks that matched at least one scored term. */
+  /**
+   * Chunks scored: every chunk matching a scored term, except those matching only terms
+   * that came after the best results were settled (MaxScore, see accumulate).
+   */
   readonly candidates: number;
 }
 
