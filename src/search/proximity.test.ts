@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { analyze } from '../text/analyze.js';
 import {
   proximityBonus as bonusOf,
-  queryOccurrences,
+  occurrencesIn,
+  tokenStream,
   queryPairs,
   type ProximityQuery,
   type ProximityTerm,
@@ -52,7 +53,7 @@ function oracle(fields: readonly string[], q: ProximityQuery, window: number): n
 }
 
 function proximityBonus(fields: readonly string[], q: ProximityQuery, options: typeof OPTIONS): number {
-  return bonusOf(queryOccurrences(fields, q.terms), q, options);
+  return bonusOf(occurrencesIn(tokenStream(fields), q.terms), q, options);
 }
 
 describe('queryPairs', () => {

@@ -159,11 +159,6 @@ export function occurrencesIn(stream: TokenStream, terms: readonly ProximityTerm
   return { terms: found, positions, length: stream.length };
 }
 
-/** Where the query's terms occur in the fields' text, in order (see tokenStream). */
-export function queryOccurrences(fields: readonly string[], terms: readonly ProximityTerm[]): Occurrences {
-  return occurrencesIn(tokenStream(fields), terms);
-}
-
 /** The proximity bonus of one text, from its query-term occurrences. */
 export function proximityBonus(
   occurrences: Occurrences,

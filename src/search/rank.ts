@@ -703,7 +703,8 @@ export async function warmRanking(
   const o: RankOptions = { ...DEFAULT_RANK_OPTIONS, ...options };
   const cache = await indexCache(store);
   norms(cache, o.b);
-  const all = await store.allPostings(Math.min(maxPostings, MAX_CACHED_POSTINGS));
+  // What is already cached counts against the cache's bound.
+  const all = await store.allPostings(Math.min(maxPostings, MAX_CACHED_POSTINGS - cache.cachedPostings));
   // Nothing to add when the index is too large, or changed while it was read.
   if (!all || CACHES.get(store) !== cache) return;
   useImpactKey(cache, o);
