@@ -24,7 +24,7 @@ interface Entry {
   readonly hint: string;
 }
 
-type Details = Readonly<Record<string, string | number | undefined>>;
+export type Details = Readonly<Record<string, string | number | undefined>>;
 
 const s = (v: string | number | undefined): string => (v === undefined ? '' : String(v));
 

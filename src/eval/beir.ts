@@ -16,7 +16,8 @@ import { createInterface } from 'node:readline';
 import { DEFAULT_CHUNK_OPTIONS } from '../chunk/chunk.js';
 import type { ParsedDocument } from '../core/document.js';
 import { ShelfError } from '../core/errors.js';
-import { contentHash, documentInput, prepareChunks } from '../ingest/prepare.js';
+import { openPreparer, preparedInOrder } from '../ingest/prepare-pool.js';
+import { contentHash, documentInput } from '../ingest/prepare.js';
 import { rankChunks, type RankOptions } from '../search/rank.js';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
 import type { Store } from '../store/store.js';
@@ -165,24 +166,32 @@ export async function ingestCorpus(
     batch.length = 0;
     keys.length = 0;
   };
-  for (const entry of corpus) {
-    const doc: ParsedDocument = {
-      key: entry.id,
-      kind: 'text',
-      title: entry.title,
-      tags: [],
-      blocks: entry.text.trim() === '' ? [] : [{ kind: 'paragraph', text: entry.text }],
-    };
-    const prepared = prepareChunks(doc, [], DEFAULT_CHUNK_OPTIONS);
-    chunks += prepared.length;
-    batch.push({
-      kbId: kb.id,
-      sourceId: source.id,
-      document: documentInput(doc, [], contentHash(doc, [], DEFAULT_CHUNK_OPTIONS)),
-      chunks: prepared,
-    });
-    keys.push(entry.id);
-    if (batch.length === INGEST_BATCH) await flush();
+  const docs = corpus.map((entry): ParsedDocument => ({
+    key: entry.id,
+    kind: 'text',
+    title: entry.title,
+    tags: [],
+    blocks: entry.text.trim() === '' ? [] : [{ kind: 'paragraph', text: entry.text }],
+  }));
+  const preparer = openPreparer(docs.length);
+  try {
+    for await (const [doc, prepared = []] of preparedInOrder(preparer, docs, (d) => [
+      d,
+      [],
+      DEFAULT_CHUNK_OPTIONS,
+    ])) {
+      chunks += prepared.length;
+      batch.push({
+        kbId: kb.id,
+        sourceId: source.id,
+        document: documentInput(doc, [], contentHash(doc, [], DEFAULT_CHUNK_OPTIONS)),
+        chunks: prepared,
+      });
+      keys.push(doc.key);
+      if (batch.length === INGEST_BATCH) await flush();
+    }
+  } finally {
+    await preparer.close();
   }
   if (batch.length > 0) await flush();
   return { kbId: kb.id, ids, chunks };

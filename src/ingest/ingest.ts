@@ -22,7 +22,8 @@ import { parsePdf } from '../sources/pdf/index.js';
 import type { RawInput, SourceContext, SourceKind } from '../sources/source.js';
 import { parseText } from '../sources/text.js';
 import type { KnowledgeBase, SourceOptions, SourceRecord, Store } from '../store/store.js';
-import { contentHash, documentInput, mergeTags, prepareChunks } from './prepare.js';
+import { openPreparer, preparedInOrder } from './prepare-pool.js';
+import { contentHash, documentInput, mergeTags } from './prepare.js';
 import { fileError, isUrl, readFileInput, readInput } from './read.js';
 
 export interface IngestContext extends SourceContext {
@@ -53,7 +54,7 @@ export interface SyncReport {
   readonly problems: { readonly document: string; readonly problems: readonly PageProblem[] }[];
 }
 
-function emptyReport(
+export function emptyReport(
   location: string,
   kind: SourceKind | undefined,
   sourceId?: number,
@@ -125,34 +126,48 @@ export function normaliseLocation(location: string): string {
   return isUrl(location) ? location : resolve(location);
 }
 
-/** Stores the documents of one parsed input. Documents are written one transaction each. */
-async function storeDocuments(
-  ctx: IngestContext,
+/**
+ * Stores the documents of one parsed input, one transaction each and in order. Changed
+ * documents are chunked ahead on a worker thread (see prepare-pool) while earlier ones
+ * are written. Exported for bench/ingest, which times exactly this.
+ */
+export async function storeDocuments(
+  ctx: Pick<IngestContext, 'store' | 'config' | 'progress' | 'signal'>,
   source: SourceRecord,
   docs: readonly ParsedDocument[],
   report: SyncReport,
 ): Promise<void> {
   const known = await ctx.store.documentHashes(source.id);
   ctx.progress.total(docs.length);
-  for (const doc of docs) {
-    ctx.signal?.throwIfAborted();
+  const plan = docs.map((doc) => {
     const tags = mergeTags(doc.tags, source.options.tags);
     const hash = contentHash(doc, tags, ctx.config.chunk);
-    if (doc.problems && doc.problems.length > 0)
-      report.problems.push({ document: doc.title, problems: doc.problems });
-    if (known.get(doc.key) === hash) {
-      report.unchanged++;
+    return { doc, tags, hash, changed: known.get(doc.key) !== hash };
+  });
+  const preparer = openPreparer(plan.filter((p) => p.changed).length);
+  try {
+    const prepared = preparedInOrder(preparer, plan, (p) =>
+      p.changed ? [p.doc, p.tags, ctx.config.chunk] : undefined,
+    );
+    for await (const [{ doc, tags, hash }, chunks] of prepared) {
+      ctx.signal?.throwIfAborted();
+      if (doc.problems && doc.problems.length > 0)
+        report.problems.push({ document: doc.title, problems: doc.problems });
+      if (chunks === undefined) {
+        report.unchanged++;
+      } else {
+        const { outcome } = await ctx.store.upsertDocument({
+          kbId: source.kbId,
+          sourceId: source.id,
+          document: documentInput(doc, tags, hash),
+          chunks,
+        });
+        report[outcome]++;
+      }
       ctx.progress.tick(1, doc.title);
-      continue;
     }
-    const { outcome } = await ctx.store.upsertDocument({
-      kbId: source.kbId,
-      sourceId: source.id,
-      document: documentInput(doc, tags, hash),
-      chunks: prepareChunks(doc, tags, ctx.config.chunk),
-    });
-    report[outcome]++;
-    ctx.progress.tick(1, doc.title);
+  } finally {
+    await preparer.close();
   }
 }
 
