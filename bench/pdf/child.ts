@@ -6,7 +6,7 @@
  *
  * With `library` as argv[3] it measures pdf.js alone instead of `parsePdf`: the least any
  * pdf.js-based extractor does (open the document, then `getPage` and `getTextContent` for
- * every page, with shelf's options and its `push` fix), which bounds how fast `parsePdf`
+ * every page, with shelf's options and its built-ins fix), which bounds how fast `parsePdf`
  * can be.
  */
 import { readFileSync } from 'node:fs';
@@ -14,7 +14,7 @@ import { getDocument, VerbosityLevel } from 'pdfjs-dist/legacy/build/pdf.mjs';
 import { configFor } from '../../src/core/config.js';
 import { NO_PROGRESS, SILENT_LOGGER, SYSTEM_CLOCK } from '../../src/core/seams.js';
 import { parsePdf } from '../../src/sources/pdf/index.js';
-import { restoreNativePush } from '../../src/sources/pdf/native-push.js';
+import { restoreNativeBuiltins } from '../../src/sources/pdf/native-builtins.js';
 
 const file = process.argv[2];
 if (file === undefined) throw new Error('usage: child.js FILE.pdf [library]');
@@ -38,7 +38,7 @@ const PDFJS_WORKER: string = 'pdfjs-dist/legacy/build/pdf.worker.mjs';
 
 async function library(): Promise<number> {
   await import(PDFJS_WORKER);
-  restoreNativePush();
+  restoreNativeBuiltins();
   const doc = await getDocument({
     data: new Uint8Array(bytes),
     verbosity: VerbosityLevel.ERRORS,

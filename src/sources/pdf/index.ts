@@ -14,8 +14,8 @@
  * skipped without a problem. A PDF whose every page is a problem is still returned, with
  * its problems and no blocks: the caller decides whether that is an error.
  */
-// Before pdf.js, so that it holds V8's own Array.prototype.push (see native-push.ts).
-import { restoreNativePush } from './native-push.js';
+// Before pdf.js, so that it holds V8's own built-ins (see native-builtins.ts).
+import { restoreNativeBuiltins } from './native-builtins.js';
 import { getDocument, OPS, VerbosityLevel } from 'pdfjs-dist/legacy/build/pdf.mjs';
 import type { PDFDocumentProxy, PDFPageProxy } from 'pdfjs-dist/legacy/build/pdf.mjs';
 import type { Block, PageProblem, ParsedDocument } from '../../core/document.js';
@@ -27,7 +27,7 @@ import { buildLines, looksLikeHeading, monospaceFonts, pageBlocks, sizeKey } fro
 import type { Line, OutlineHeading, TextRun } from './layout.js';
 import { garbledReason, isJunkTitle, normaliseProse, parsePdfDate, titleFromLocation } from './text.js';
 
-restoreNativePush();
+restoreNativeBuiltins();
 
 /** pdf.js's worker module (it ships no type declarations, hence a plain string). */
 const PDFJS_WORKER: string = 'pdfjs-dist/legacy/build/pdf.worker.mjs';
@@ -39,7 +39,7 @@ const PDFJS_WORKER: string = 'pdfjs-dist/legacy/build/pdf.worker.mjs';
  */
 let workerModule: Promise<void> | undefined;
 function loadWorkerModule(): Promise<void> {
-  workerModule ??= (import(PDFJS_WORKER) as Promise<unknown>).then(restoreNativePush);
+  workerModule ??= (import(PDFJS_WORKER) as Promise<unknown>).then(restoreNativeBuiltins);
   return workerModule;
 }
 
