@@ -10,10 +10,10 @@
  * can be.
  */
 import { readFileSync } from 'node:fs';
-import { getDocument, VerbosityLevel } from 'pdfjs-dist/legacy/build/pdf.mjs';
+import { getDocument } from 'pdfjs-dist/legacy/build/pdf.mjs';
 import { configFor } from '../../src/core/config.js';
 import { NO_PROGRESS, SILENT_LOGGER, SYSTEM_CLOCK } from '../../src/core/seams.js';
-import { parsePdf } from '../../src/sources/pdf/index.js';
+import { parsePdf, PDFJS_OPTIONS } from '../../src/sources/pdf/index.js';
 import { restoreNativeBuiltins } from '../../src/sources/pdf/native-builtins.js';
 
 const file = process.argv[2];
@@ -39,15 +39,7 @@ const PDFJS_WORKER: string = 'pdfjs-dist/legacy/build/pdf.worker.mjs';
 async function library(): Promise<number> {
   await import(PDFJS_WORKER);
   restoreNativeBuiltins();
-  const doc = await getDocument({
-    data: new Uint8Array(bytes),
-    verbosity: VerbosityLevel.ERRORS,
-    isEvalSupported: false,
-    disableFontFace: true,
-    useSystemFonts: false,
-    enableXfa: false,
-    stopAtErrors: false,
-  }).promise;
+  const doc = await getDocument({ data: new Uint8Array(bytes), ...PDFJS_OPTIONS }).promise;
   for (let n = 1; n <= doc.numPages; n++) {
     const page = await doc.getPage(n);
     await page.getTextContent();

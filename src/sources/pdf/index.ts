@@ -43,6 +43,16 @@ function loadWorkerModule(): Promise<void> {
   return workerModule;
 }
 
+/** How shelf opens every PDF with pdf.js: text only, no code generation, no fonts installed. */
+export const PDFJS_OPTIONS = {
+  verbosity: VerbosityLevel.ERRORS,
+  isEvalSupported: false,
+  disableFontFace: true,
+  useSystemFonts: false,
+  enableXfa: false,
+  stopAtErrors: false,
+} as const;
+
 /** Outline entries read at most (a hostile PDF may hold a huge or cyclic outline). */
 const MAX_OUTLINE_ENTRIES = 10_000;
 
@@ -108,15 +118,7 @@ export async function parsePdf(input: RawInput, ctx: SourceContext): Promise<Par
 
   await guard(loadWorkerModule());
   // pdf.js may take ownership of the buffer it is given: hand it a copy.
-  const loadingTask = getDocument({
-    data: new Uint8Array(input.bytes),
-    verbosity: VerbosityLevel.ERRORS,
-    isEvalSupported: false,
-    disableFontFace: true,
-    useSystemFonts: false,
-    enableXfa: false,
-    stopAtErrors: false,
-  });
+  const loadingTask = getDocument({ data: new Uint8Array(input.bytes), ...PDFJS_OPTIONS });
   let doc: PDFDocumentProxy | undefined;
   try {
     try {
