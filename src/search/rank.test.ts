@@ -38,7 +38,10 @@ async function fill(
   return { kbId: kb.id, ids };
 }
 
-/** BM25F written out from the texts, independently of the posting lists (title and body only). */
+/**
+ * BM25F plus In_expB2 (when `o.dfr` is set) written out from the texts, independently of the
+ * posting lists (title and body only).
+ */
 function oracle(docs: readonly Doc[], query: string, o: RankOptions): Map<string, number> {
   const rows = docs.flatMap((d, di) =>
     d.chunks.map((text, ci) => ({
@@ -57,6 +60,13 @@ function oracle(docs: readonly Doc[], query: string, o: RankOptions): Map<string
     const df = rows.filter((r) => r.title.includes(t.term) || r.body.includes(t.term)).length;
     if (df === 0) continue;
     const idf = Math.log(1 + (n - df + 0.5) / (df + 0.5));
+    const count = (words: readonly string[]): number => words.filter((x) => x === t.term).length;
+    // In_expB2: F weighted occurrences, n_e the df expected of F random occurrences.
+    const occurrences = rows.reduce(
+      (s, r) => s + o.fieldWeights.title * count(r.title) + o.fieldWeights.body * count(r.body),
+      0,
+    );
+    const expectedDf = n * (1 - ((n - 1) / n) ** occurrences);
     for (const r of rows) {
       const tfTitle = r.title.filter((x) => x === t.term).length;
       const tfBody = r.body.filter((x) => x === t.term).length;
@@ -65,7 +75,16 @@ function oracle(docs: readonly Doc[], query: string, o: RankOptions): Map<string
         o.fieldWeights.title * tfTitle * norm(r.title.length, avgTitle) +
         o.fieldWeights.body * tfBody * norm(r.body.length, avgBody);
       if (tf <= 0) continue;
-      const add = (t.count / totalCount) * idf * (o.k1 + 1) * (tf / (o.k1 + tf));
+      let add = (t.count / totalCount) * idf * (o.k1 + 1) * (tf / (o.k1 + tf));
+      if (o.dfr) {
+        const c = o.dfr.c;
+        const norm2 = (len: number, avg: number): number => (len === 0 ? 0 : Math.log2(1 + (c * avg) / len));
+        const tfn =
+          o.fieldWeights.title * tfTitle * norm2(r.title.length, avgTitle) +
+          o.fieldWeights.body * tfBody * norm2(r.body.length, avgBody);
+        const weight = ((occurrences + 1) / (df * (tfn + 1))) * tfn * Math.log2((n + 1) / (expectedDf + 0.5));
+        add += (t.count / totalCount) * o.dfr.weight * Math.max(0, weight);
+      }
       scores.set(r.key, (scores.get(r.key) ?? 0) + add);
     }
   }
@@ -81,7 +100,7 @@ describe('rankChunks', () => {
     await store.close();
   });
 
-  it('scores chunks exactly as BM25F written out from the texts', async () => {
+  it('scores chunks exactly as BM25F plus In_expB2 written out from the texts', async () => {
     const word = fc.constantFrom('kernel', 'uart', 'boot', 'loader', 'flash', 'timer', 'the', 'driver');
     const text = fc.array(word, { minLength: 1, maxLength: 12 }).map((w) => w.join(' '));
     const docsArb = fc.array(

@@ -16,6 +16,7 @@
 import type { ChunkTable, DocumentFilter, FieldWeights, PostingList, Store } from '../store/store.js';
 import { FIELD_COUNT } from '../store/store.js';
 import { analyze, analyzeQuery, type QueryTerm } from '../text/analyze.js';
+import { inExpB2, weightedOccurrences, type DfrOptions } from './dfr.js';
 import type { ProximityOptions, TokenStream } from './proximity.js';
 import { rerank, rerankMemo } from './rerank.js';
 
@@ -33,6 +34,11 @@ export interface RankOptions {
   readonly k1: number;
   readonly b: number;
   readonly fieldWeights: FieldWeights;
+  /**
+   * A divergence-from-randomness score (In_expB2, ./dfr.ts) added to every term's BM25F
+   * score, chunk and whole document alike, or false for BM25F alone.
+   */
+  readonly dfr: DfrOptions | false;
   /** Pseudo-relevance feedback, or false for none. */
   readonly feedback: FeedbackOptions | false;
   /** Queries with more distinct terms keep the rarest this many. */
@@ -66,12 +72,13 @@ export const DEFAULT_RANK_OPTIONS: RankOptions = {
   k1: 2,
   b: 0.6,
   fieldWeights: { title: 3, heading: 2, body: 1, tags: 1.5 },
+  dfr: { weight: 1, c: 0.7 },
   feedback: { docs: 3, terms: 20, originalWeight: 0.8 },
   maxTerms: 32,
   maxChunkShare: 1,
   maxExpansionShare: 1,
   otherChunksWeight: 0,
-  proximity: { window: 5, weight: 0.3 },
+  proximity: { window: 5, weight: 0.6 },
   documentWeight: 0.5,
   rerankDepth: 15,
 };
@@ -114,13 +121,16 @@ const MAX_CACHED_POSTINGS = 16_000_000;
 
 /**
  * A term's posting list as the ranker keeps it: with each chunk's BM25F saturation
- * (k1 + 1) · tf~ / (k1 + tf~), precomputed for one setting of k1, b and field weights, so a
- * query multiplies by the term's weight and idf only. The per-field counts stay for the
- * whole-document score of the second stage.
+ * (k1 + 1) · tf~ / (k1 + tf~) (plus, with `dfr`, its In_expB2 weight divided by the term's
+ * idf), precomputed for one setting of k1, b, field weights and dfr, so a query multiplies
+ * by the term's weight and idf only. The per-field counts stay for the whole-document score
+ * of the second stage.
  */
 interface TermImpacts extends PostingList {
   readonly impacts: Float32Array;
   readonly maxImpact: number;
+  /** Weighted occurrences in all chunks (In_expB2's F; 0 without dfr). */
+  readonly occurrences: number;
 }
 
 interface IndexCache {
@@ -130,7 +140,7 @@ interface IndexCache {
   norms: Float32Array;
   normsB: number;
   readonly avgLengths: Float64Array;
-  /** The k1, b and field weights the cached impacts were computed for. */
+  /** The k1, b, field weights and dfr the cached impacts were computed for. */
   impactKey: string;
   /** Most recently used last. */
   readonly postings: Map<string, TermImpacts>;
@@ -215,7 +225,8 @@ function norms(cache: IndexCache, b: number): Float32Array {
 
 function impactKey(options: RankOptions): string {
   const w = options.fieldWeights;
-  return [options.k1, options.b, w.title, w.heading, w.body, w.tags].join(' ');
+  const dfr = options.dfr ? [options.dfr.weight, options.dfr.c] : [];
+  return [options.k1, options.b, w.title, w.heading, w.body, w.tags, ...dfr].join(' ');
 }
 
 /** Empties the posting cache if it holds impacts for other ranking parameters. */
@@ -237,6 +248,17 @@ function impactsOf(cache: IndexCache, list: PostingList, options: RankOptions): 
   const { chunkIds, fieldTf } = list;
   const impacts = new Float32Array(chunkIds.length);
   let maxImpact = 0;
+  // In_expB2 rides on BM25F's idf factor (accumulate): its weight is stored divided by the idf.
+  const dfr = options.dfr && options.dfr.weight > 0 ? options.dfr : undefined;
+  const n = table.chunkCount;
+  const df = chunkIds.length;
+  const occurrences = dfr ? weightedOccurrences(fieldTf, [w0, w1, w2, w3]) : 0;
+  const dfrScale = dfr ? dfr.weight / Math.log(1 + (n - df + 0.5) / (df + 0.5)) : 0;
+  const { avgLengths } = cache;
+  const logNorm = (f: number, len: number): number => {
+    const avg = avgLengths[f] ?? 0;
+    return dfr && len > 0 && avg > 0 ? Math.log2(1 + (dfr.c * avg) / len) : 0;
+  };
   for (let i = 0; i < chunkIds.length; i++) {
     const id = chunkIds[i] ?? 0;
     // A chunk written after the table was loaded (a concurrent ingest) waits for the next version.
@@ -249,12 +271,22 @@ function impactsOf(cache: IndexCache, list: PostingList, options: RankOptions): 
       w2 * (fieldTf[at + 2] ?? 0) * (normal[nat + 2] ?? 0) +
       w3 * (fieldTf[at + 3] ?? 0) * (normal[nat + 3] ?? 0);
     if (tf <= 0) continue;
+    let extra = 0;
+    if (dfr) {
+      const lengths = table.fieldLengths;
+      const tfn =
+        w0 * (fieldTf[at] ?? 0) * logNorm(0, lengths[nat] ?? 0) +
+        w1 * (fieldTf[at + 1] ?? 0) * logNorm(1, lengths[nat + 1] ?? 0) +
+        w2 * (fieldTf[at + 2] ?? 0) * logNorm(2, lengths[nat + 2] ?? 0) +
+        w3 * (fieldTf[at + 3] ?? 0) * logNorm(3, lengths[nat + 3] ?? 0);
+      extra = dfrScale * inExpB2(tfn, df, occurrences, n);
+    }
     // The bound must hold for the stored (single-precision) value.
-    const impact = Math.fround(((k1 + 1) * tf) / (k1 + tf));
+    const impact = Math.fround(((k1 + 1) * tf) / (k1 + tf) + extra);
     impacts[i] = impact;
     if (impact > maxImpact) maxImpact = impact;
   }
-  return { chunkIds, fieldTf, impacts, maxImpact };
+  return { chunkIds, fieldTf, impacts, maxImpact, occurrences };
 }
 
 async function loadPostings(
@@ -773,6 +805,7 @@ export async function rankChunks(store: Store, request: RankRequest): Promise<Ra
         k1: options.k1,
         b: options.b,
         fieldWeights: [w.title, w.heading, w.body, w.tags],
+        dfr: options.dfr,
         perDocument: perDoc,
         documentWeight: options.documentWeight,
         proximity: options.proximity,
