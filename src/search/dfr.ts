@@ -56,12 +56,21 @@ export function normalisedTf(
 }
 
 /**
+ * The part of In_expB2 that depends on the term alone, (F + 1) / df · log2((N + 1) / (n_e + 0.5)),
+ * for a term in `df` of `n` chunks with `occurrences` weighted occurrences in all: a chunk's
+ * weight is this times tfn / (tfn + 1). Never negative.
+ */
+export function inExpB2Factor(df: number, occurrences: number, n: number): number {
+  if (df <= 0 || n <= 0) return 0;
+  const expectedDf = n * (1 - Math.pow((n - 1) / n, occurrences));
+  const factor = ((occurrences + 1) / df) * Math.log2((n + 1) / (expectedDf + 0.5));
+  return factor > 0 ? factor : 0;
+}
+
+/**
  * The In_expB2 weight of a term with normalised frequency `tfn` in a chunk, for a term in
  * `df` of `n` chunks with `occurrences` weighted occurrences in all. Never negative.
  */
 export function inExpB2(tfn: number, df: number, occurrences: number, n: number): number {
-  if (tfn <= 0 || df <= 0 || n <= 0) return 0;
-  const expectedDf = n * (1 - Math.pow((n - 1) / n, occurrences));
-  const weight = ((occurrences + 1) / (df * (tfn + 1))) * tfn * Math.log2((n + 1) / (expectedDf + 0.5));
-  return weight > 0 ? weight : 0;
+  return tfn > 0 ? (inExpB2Factor(df, occurrences, n) * tfn) / (tfn + 1) : 0;
 }

@@ -16,7 +16,7 @@
 import type { ChunkTable, DocumentFilter, FieldWeights, PostingList, Store } from '../store/store.js';
 import { FIELD_COUNT } from '../store/store.js';
 import { analyze, analyzeQuery, type QueryTerm } from '../text/analyze.js';
-import { inExpB2, weightedOccurrences, type DfrOptions } from './dfr.js';
+import { inExpB2Factor, weightedOccurrences, type DfrOptions } from './dfr.js';
 import type { ProximityOptions, TokenStream } from './proximity.js';
 import { rerank, rerankMemo } from './rerank.js';
 
@@ -139,6 +139,9 @@ interface IndexCache {
   /** Length normaliser per chunk and field, computed for one `b`. */
   norms: Float32Array;
   normsB: number;
+  /** In_expB2's log2(1 + c · avglen / len) per chunk and field, computed for one `c`. */
+  dfrNorms: Float32Array;
+  dfrNormsC: number;
   readonly avgLengths: Float64Array;
   /** The k1, b, field weights and dfr the cached impacts were computed for. */
   impactKey: string;
@@ -190,6 +193,8 @@ async function indexCache(store: Store): Promise<IndexCache> {
     table,
     norms: new Float32Array(0),
     normsB: Number.NaN,
+    dfrNorms: new Float32Array(0),
+    dfrNormsC: Number.NaN,
     avgLengths,
     impactKey: '',
     postings: new Map(),
@@ -223,6 +228,22 @@ function norms(cache: IndexCache, b: number): Float32Array {
   return out;
 }
 
+/** log2(1 + c · avglen / len) per chunk and field (0 for an empty field), for the requested c. */
+function dfrNorms(cache: IndexCache, c: number): Float32Array {
+  if (cache.dfrNormsC === c) return cache.dfrNorms;
+  const { table, avgLengths } = cache;
+  const out = new Float32Array(table.size * FIELD_COUNT);
+  for (let id = 0; id < table.size; id++)
+    for (let f = 0; f < FIELD_COUNT; f++) {
+      const avg = avgLengths[f] ?? 0;
+      const len = table.fieldLengths[id * FIELD_COUNT + f] ?? 0;
+      if (avg > 0 && len > 0) out[id * FIELD_COUNT + f] = Math.log2(1 + (c * avg) / len);
+    }
+  cache.dfrNorms = out;
+  cache.dfrNormsC = c;
+  return out;
+}
+
 function impactKey(options: RankOptions): string {
   const w = options.fieldWeights;
   const dfr = options.dfr ? [options.dfr.weight, options.dfr.c] : [];
@@ -253,12 +274,10 @@ function impactsOf(cache: IndexCache, list: PostingList, options: RankOptions): 
   const n = table.chunkCount;
   const df = chunkIds.length;
   const occurrences = dfr ? weightedOccurrences(fieldTf, [w0, w1, w2, w3]) : 0;
-  const dfrScale = dfr ? dfr.weight / Math.log(1 + (n - df + 0.5) / (df + 0.5)) : 0;
-  const { avgLengths } = cache;
-  const logNorm = (f: number, len: number): number => {
-    const avg = avgLengths[f] ?? 0;
-    return dfr && len > 0 && avg > 0 ? Math.log2(1 + (dfr.c * avg) / len) : 0;
-  };
+  const dfrScale = dfr
+    ? (dfr.weight * inExpB2Factor(df, occurrences, n)) / Math.log(1 + (n - df + 0.5) / (df + 0.5))
+    : 0;
+  const logNorm = dfr ? dfrNorms(cache, dfr.c) : normal;
   for (let i = 0; i < chunkIds.length; i++) {
     const id = chunkIds[i] ?? 0;
     // A chunk written after the table was loaded (a concurrent ingest) waits for the next version.
@@ -272,14 +291,13 @@ function impactsOf(cache: IndexCache, list: PostingList, options: RankOptions): 
       w3 * (fieldTf[at + 3] ?? 0) * (normal[nat + 3] ?? 0);
     if (tf <= 0) continue;
     let extra = 0;
-    if (dfr) {
-      const lengths = table.fieldLengths;
+    if (dfrScale > 0) {
       const tfn =
-        w0 * (fieldTf[at] ?? 0) * logNorm(0, lengths[nat] ?? 0) +
-        w1 * (fieldTf[at + 1] ?? 0) * logNorm(1, lengths[nat + 1] ?? 0) +
-        w2 * (fieldTf[at + 2] ?? 0) * logNorm(2, lengths[nat + 2] ?? 0) +
-        w3 * (fieldTf[at + 3] ?? 0) * logNorm(3, lengths[nat + 3] ?? 0);
-      extra = dfrScale * inExpB2(tfn, df, occurrences, n);
+        w0 * (fieldTf[at] ?? 0) * (logNorm[nat] ?? 0) +
+        w1 * (fieldTf[at + 1] ?? 0) * (logNorm[nat + 1] ?? 0) +
+        w2 * (fieldTf[at + 2] ?? 0) * (logNorm[nat + 2] ?? 0) +
+        w3 * (fieldTf[at + 3] ?? 0) * (logNorm[nat + 3] ?? 0);
+      extra = (dfrScale * tfn) / (tfn + 1);
     }
     // The bound must hold for the stored (single-precision) value.
     const impact = Math.fround(((k1 + 1) * tf) / (k1 + tf) + extra);
