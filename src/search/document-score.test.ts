@@ -62,7 +62,7 @@ describe('documentScore', () => {
       postings: await store.postings(terms.map((t) => t.term)),
       terms: terms.map((t) => ({ term: t.term, weight: t.count / total })),
       k1: options.k1,
-      b: options.b,
+      fieldB: [options.fieldB.title ?? options.b, options.b, options.b, options.b],
       fieldWeights: [w.title, w.heading, w.body, w.tags],
       dfr: options.dfr,
     };

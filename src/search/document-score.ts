@@ -63,7 +63,8 @@ export interface DocumentScoreInput {
   readonly postings: ReadonlyMap<string, CountedPostingList>;
   readonly terms: readonly { readonly term: string; readonly weight: number }[];
   readonly k1: number;
-  readonly b: number;
+  /** Each field's b, in INDEX_FIELDS order. */
+  readonly fieldB: readonly number[];
   readonly fieldWeights: readonly number[];
   /** In_expB2 added to BM25F (as in the chunk scores), or false. */
   readonly dfr: DfrOptions | false;
@@ -74,7 +75,7 @@ export interface DocumentScoreInput {
  * The idf is the chunk-level idf the chunk scores use.
  */
 export function documentScore(input: DocumentScoreInput, documentId: number): number {
-  const { table, avgLengths, postings, terms, k1, b, fieldWeights } = input;
+  const { table, avgLengths, postings, terms, k1, fieldB, fieldWeights } = input;
   const dfr = input.dfr && input.dfr.weight > 0 ? input.dfr : undefined;
   const chunks = chunksByDocument(table).get(documentId) ?? [];
   if (chunks.length === 0) return 0;
@@ -86,6 +87,7 @@ export function documentScore(input: DocumentScoreInput, documentId: number): nu
   const norm = new Float64Array(FIELD_COUNT);
   for (let f = 0; f < FIELD_COUNT; f++) {
     const avg = avgLengths[f] ?? 0;
+    const b = fieldB[f] ?? 0;
     norm[f] = avg === 0 ? 0 : 1 / (1 - b + (b * (lengths[f] ?? 0)) / avg);
   }
   const n = table.chunkCount;

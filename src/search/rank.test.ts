@@ -70,10 +70,11 @@ function oracle(docs: readonly Doc[], query: string, o: RankOptions): Map<string
     for (const r of rows) {
       const tfTitle = r.title.filter((x) => x === t.term).length;
       const tfBody = r.body.filter((x) => x === t.term).length;
-      const norm = (len: number, avg: number): number => (avg === 0 ? 0 : 1 / (1 - o.b + (o.b * len) / avg));
+      const norm = (len: number, avg: number, b: number): number =>
+        avg === 0 ? 0 : 1 / (1 - b + (b * len) / avg);
       const tf =
-        o.fieldWeights.title * tfTitle * norm(r.title.length, avgTitle) +
-        o.fieldWeights.body * tfBody * norm(r.body.length, avgBody);
+        o.fieldWeights.title * tfTitle * norm(r.title.length, avgTitle, o.fieldB.title ?? o.b) +
+        o.fieldWeights.body * tfBody * norm(r.body.length, avgBody, o.fieldB.body ?? o.b);
       if (tf <= 0) continue;
       let add = (t.count / totalCount) * idf * (o.k1 + 1) * (tf / (o.k1 + tf));
       if (o.dfr) {

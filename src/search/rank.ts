@@ -33,6 +33,8 @@ export interface FeedbackOptions {
 export interface RankOptions {
   readonly k1: number;
   readonly b: number;
+  /** Per-field length normalisation overriding `b` (BM25F proper: each field its own b). */
+  readonly fieldB: Partial<Record<keyof FieldWeights, number>>;
   readonly fieldWeights: FieldWeights;
   /**
    * A divergence-from-randomness score (In_expB2, ./dfr.ts) added to every term's BM25F
@@ -71,6 +73,7 @@ export interface RankOptions {
 export const DEFAULT_RANK_OPTIONS: RankOptions = {
   k1: 2,
   b: 0.6,
+  fieldB: { title: 0.8 },
   fieldWeights: { title: 3, heading: 2, body: 1, tags: 1.5 },
   dfr: { weight: 1, c: 0.7 },
   feedback: { docs: 3, terms: 20, originalWeight: 0.8 },
@@ -136,14 +139,14 @@ interface TermImpacts extends PostingList {
 interface IndexCache {
   readonly version: string;
   readonly table: ChunkTable;
-  /** Length normaliser per chunk and field, computed for one `b`. */
+  /** Length normaliser per chunk and field, computed for one `b` per field. */
   norms: Float32Array;
-  normsB: number;
+  normsB: string;
   /** In_expB2's log2(1 + c · avglen / len) per chunk and field, computed for one `c`. */
   dfrNorms: Float32Array;
   dfrNormsC: number;
   readonly avgLengths: Float64Array;
-  /** The k1, b, field weights and dfr the cached impacts were computed for. */
+  /** The k1, b per field, field weights and dfr the cached impacts were computed for. */
   impactKey: string;
   /** Most recently used last. */
   readonly postings: Map<string, TermImpacts>;
@@ -192,7 +195,7 @@ async function indexCache(store: Store): Promise<IndexCache> {
     version,
     table,
     norms: new Float32Array(0),
-    normsB: Number.NaN,
+    normsB: '',
     dfrNorms: new Float32Array(0),
     dfrNormsC: Number.NaN,
     avgLengths,
@@ -211,9 +214,16 @@ async function indexCache(store: Store): Promise<IndexCache> {
   return cache;
 }
 
-/** 1 / (1 − b + b · len / avglen) per chunk and field, for the requested b. */
-function norms(cache: IndexCache, b: number): Float32Array {
-  if (cache.normsB === b) return cache.norms;
+/** Each field's b in INDEX_FIELDS order: `fieldB` where given, else `b`. */
+function fieldBs(options: RankOptions): number[] {
+  const { b, fieldB } = options;
+  return [fieldB.title ?? b, fieldB.heading ?? b, fieldB.body ?? b, fieldB.tags ?? b];
+}
+
+/** 1 / (1 − b_f + b_f · len / avglen) per chunk and field, for the requested b per field. */
+function norms(cache: IndexCache, bs: readonly number[]): Float32Array {
+  const key = bs.join(' ');
+  if (cache.normsB === key) return cache.norms;
   const { table, avgLengths } = cache;
   const out = new Float32Array(table.size * FIELD_COUNT);
   for (let id = 0; id < table.size; id++)
@@ -221,10 +231,11 @@ function norms(cache: IndexCache, b: number): Float32Array {
       const avg = avgLengths[f] ?? 0;
       if (avg === 0) continue;
       const len = table.fieldLengths[id * FIELD_COUNT + f] ?? 0;
+      const b = bs[f] ?? 0;
       out[id * FIELD_COUNT + f] = 1 / (1 - b + (b * len) / avg);
     }
   cache.norms = out;
-  cache.normsB = b;
+  cache.normsB = key;
   return out;
 }
 
@@ -247,7 +258,7 @@ function dfrNorms(cache: IndexCache, c: number): Float32Array {
 function impactKey(options: RankOptions): string {
   const w = options.fieldWeights;
   const dfr = options.dfr ? [options.dfr.weight, options.dfr.c] : [];
-  return [options.k1, options.b, w.title, w.heading, w.body, w.tags, ...dfr].join(' ');
+  return [options.k1, ...fieldBs(options), w.title, w.heading, w.body, w.tags, ...dfr].join(' ');
 }
 
 /** Empties the posting cache if it holds impacts for other ranking parameters. */
@@ -262,7 +273,7 @@ function useImpactKey(cache: IndexCache, options: RankOptions): void {
 /** The saturated, length-normalised term frequency of every posting, for `options`. */
 function impactsOf(cache: IndexCache, list: PostingList, options: RankOptions): TermImpacts {
   const { table } = cache;
-  const normal = norms(cache, options.b);
+  const normal = norms(cache, fieldBs(options));
   const w = options.fieldWeights;
   const [w0, w1, w2, w3] = [w.title, w.heading, w.body, w.tags];
   const k1 = options.k1;
@@ -752,7 +763,7 @@ export async function warmRanking(
 ): Promise<void> {
   const o: RankOptions = { ...DEFAULT_RANK_OPTIONS, ...options };
   const cache = await indexCache(store);
-  norms(cache, o.b);
+  norms(cache, fieldBs(o));
   // What is already cached counts against the cache's bound.
   const all = await store.allPostings(Math.min(maxPostings, MAX_CACHED_POSTINGS - cache.cachedPostings));
   // Nothing to add when the index is too large, or changed while it was read.
@@ -822,6 +833,7 @@ export async function rankChunks(store: Store, request: RankRequest): Promise<Ra
         postings: cache.postings,
         k1: options.k1,
         b: options.b,
+        fieldB: fieldBs(options),
         fieldWeights: [w.title, w.heading, w.body, w.tags],
         dfr: options.dfr,
         perDocument: perDoc,

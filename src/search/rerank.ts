@@ -57,7 +57,10 @@ export interface RerankInput {
   readonly avgLengths: ArrayLike<number>;
   readonly postings: ReadonlyMap<string, CountedPostingList>;
   readonly k1: number;
+  /** BM25's b over a whole text (proximity). */
   readonly b: number;
+  /** Each field's b in INDEX_FIELDS order (document score). */
+  readonly fieldB: readonly number[];
   /** Field weights in INDEX_FIELDS order. */
   readonly fieldWeights: readonly number[];
   /** In_expB2 added to BM25F in the document score, or false. */
