@@ -8,10 +8,12 @@
  * document taken as one unit: title and tags (repeated in every chunk) counted once,
  * heading and body occurrences and lengths summed over the chunks, normalised with the
  * chunk-level average lengths. A one-chunk document therefore scores exactly its chunk's
- * score, and only multi-chunk documents move.
+ * score, and only multi-chunk documents move. With `dfr`, each term's In_expB2 weight
+ * (./dfr.ts) over the same summed counts and lengths is added, as the chunk scores add it.
  */
 import type { ChunkTable, PostingList } from '../store/store.js';
 import { FIELD_COUNT } from '../store/store.js';
+import { inExpB2, normalisedTf, weightedOccurrences, type DfrOptions } from './dfr.js';
 
 /** Fields whose text every chunk of a document repeats (title, tags): counted once. */
 const REPEATED_FIELD = [true, false, false, true] as const;
@@ -48,15 +50,24 @@ function find(ids: Uint32Array, id: number): number {
   return -1;
 }
 
+/** A posting list, with its weighted occurrences in all chunks when the caller has them. */
+export interface CountedPostingList extends PostingList {
+  /** Σ over postings of Σ_f w_f · tf_f for the same field weights (computed when absent). */
+  readonly occurrences?: number;
+}
+
 export interface DocumentScoreInput {
   readonly table: ChunkTable;
   /** Mean length of each field over all chunks. */
   readonly avgLengths: ArrayLike<number>;
-  readonly postings: ReadonlyMap<string, PostingList>;
+  readonly postings: ReadonlyMap<string, CountedPostingList>;
   readonly terms: readonly { readonly term: string; readonly weight: number }[];
   readonly k1: number;
-  readonly b: number;
+  /** Each field's b, in INDEX_FIELDS order. */
+  readonly fieldB: readonly number[];
   readonly fieldWeights: readonly number[];
+  /** In_expB2 added to BM25F (as in the chunk scores), or false. */
+  readonly dfr: DfrOptions | false;
 }
 
 /**
@@ -64,7 +75,8 @@ export interface DocumentScoreInput {
  * The idf is the chunk-level idf the chunk scores use.
  */
 export function documentScore(input: DocumentScoreInput, documentId: number): number {
-  const { table, avgLengths, postings, terms, k1, b, fieldWeights } = input;
+  const { table, avgLengths, postings, terms, k1, fieldB, fieldWeights } = input;
+  const dfr = input.dfr && input.dfr.weight > 0 ? input.dfr : undefined;
   const chunks = chunksByDocument(table).get(documentId) ?? [];
   if (chunks.length === 0) return 0;
   const lengths = new Float64Array(FIELD_COUNT);
@@ -75,6 +87,7 @@ export function documentScore(input: DocumentScoreInput, documentId: number): nu
   const norm = new Float64Array(FIELD_COUNT);
   for (let f = 0; f < FIELD_COUNT; f++) {
     const avg = avgLengths[f] ?? 0;
+    const b = fieldB[f] ?? 0;
     norm[f] = avg === 0 ? 0 : 1 / (1 - b + (b * (lengths[f] ?? 0)) / avg);
   }
   const n = table.chunkCount;
@@ -98,6 +111,11 @@ export function documentScore(input: DocumentScoreInput, documentId: number): nu
     const df = list.chunkIds.length;
     const idf = Math.log(1 + (n - df + 0.5) / (df + 0.5));
     score += (weight * idf * (k1 + 1) * weighted) / (k1 + weighted);
+    if (dfr) {
+      const occurrences = list.occurrences ?? weightedOccurrences(list.fieldTf, fieldWeights);
+      const tfn = normalisedTf(tf, lengths, avgLengths, fieldWeights, dfr.c);
+      score += weight * dfr.weight * inExpB2(tfn, df, occurrences, n);
+    }
   }
   return score;
 }

@@ -38,7 +38,10 @@ async function fill(
   return { kbId: kb.id, ids };
 }
 
-/** BM25F written out from the texts, independently of the posting lists (title and body only). */
+/**
+ * BM25F plus In_expB2 (when `o.dfr` is set) written out from the texts, independently of the
+ * posting lists (title and body only).
+ */
 function oracle(docs: readonly Doc[], query: string, o: RankOptions): Map<string, number> {
   const rows = docs.flatMap((d, di) =>
     d.chunks.map((text, ci) => ({
@@ -57,15 +60,32 @@ function oracle(docs: readonly Doc[], query: string, o: RankOptions): Map<string
     const df = rows.filter((r) => r.title.includes(t.term) || r.body.includes(t.term)).length;
     if (df === 0) continue;
     const idf = Math.log(1 + (n - df + 0.5) / (df + 0.5));
+    const count = (words: readonly string[]): number => words.filter((x) => x === t.term).length;
+    // In_expB2: F weighted occurrences, n_e the df expected of F random occurrences.
+    const occurrences = rows.reduce(
+      (s, r) => s + o.fieldWeights.title * count(r.title) + o.fieldWeights.body * count(r.body),
+      0,
+    );
+    const expectedDf = n * (1 - ((n - 1) / n) ** occurrences);
     for (const r of rows) {
       const tfTitle = r.title.filter((x) => x === t.term).length;
       const tfBody = r.body.filter((x) => x === t.term).length;
-      const norm = (len: number, avg: number): number => (avg === 0 ? 0 : 1 / (1 - o.b + (o.b * len) / avg));
+      const norm = (len: number, avg: number, b: number): number =>
+        avg === 0 ? 0 : 1 / (1 - b + (b * len) / avg);
       const tf =
-        o.fieldWeights.title * tfTitle * norm(r.title.length, avgTitle) +
-        o.fieldWeights.body * tfBody * norm(r.body.length, avgBody);
+        o.fieldWeights.title * tfTitle * norm(r.title.length, avgTitle, o.fieldB.title ?? o.b) +
+        o.fieldWeights.body * tfBody * norm(r.body.length, avgBody, o.fieldB.body ?? o.b);
       if (tf <= 0) continue;
-      const add = (t.count / totalCount) * idf * (o.k1 + 1) * (tf / (o.k1 + tf));
+      let add = (t.count / totalCount) * idf * (o.k1 + 1) * (tf / (o.k1 + tf));
+      if (o.dfr) {
+        const c = o.dfr.c;
+        const norm2 = (len: number, avg: number): number => (len === 0 ? 0 : Math.log2(1 + (c * avg) / len));
+        const tfn =
+          o.fieldWeights.title * tfTitle * norm2(r.title.length, avgTitle) +
+          o.fieldWeights.body * tfBody * norm2(r.body.length, avgBody);
+        const weight = ((occurrences + 1) / (df * (tfn + 1))) * tfn * Math.log2((n + 1) / (expectedDf + 0.5));
+        add += (t.count / totalCount) * o.dfr.weight * Math.max(0, weight);
+      }
       scores.set(r.key, (scores.get(r.key) ?? 0) + add);
     }
   }
@@ -81,7 +101,7 @@ describe('rankChunks', () => {
     await store.close();
   });
 
-  it('scores chunks exactly as BM25F written out from the texts', async () => {
+  it('scores chunks exactly as BM25F plus In_expB2 written out from the texts', async () => {
     const word = fc.constantFrom('kernel', 'uart', 'boot', 'loader', 'flash', 'timer', 'the', 'driver');
     const text = fc.array(word, { minLength: 1, maxLength: 12 }).map((w) => w.join(' '));
     const docsArb = fc.array(

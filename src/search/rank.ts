@@ -16,6 +16,7 @@
 import type { ChunkTable, DocumentFilter, FieldWeights, PostingList, Store } from '../store/store.js';
 import { FIELD_COUNT } from '../store/store.js';
 import { analyze, analyzeQuery, type QueryTerm } from '../text/analyze.js';
+import { inExpB2Factor, weightedOccurrences, type DfrOptions } from './dfr.js';
 import type { ProximityOptions, TokenStream } from './proximity.js';
 import { rerank, rerankMemo } from './rerank.js';
 
@@ -32,7 +33,14 @@ export interface FeedbackOptions {
 export interface RankOptions {
   readonly k1: number;
   readonly b: number;
+  /** Per-field length normalisation overriding `b` (BM25F proper: each field its own b). */
+  readonly fieldB: Partial<Record<keyof FieldWeights, number>>;
   readonly fieldWeights: FieldWeights;
+  /**
+   * A divergence-from-randomness score (In_expB2, ./dfr.ts) added to every term's BM25F
+   * score, chunk and whole document alike, or false for BM25F alone.
+   */
+  readonly dfr: DfrOptions | false;
   /** Pseudo-relevance feedback, or false for none. */
   readonly feedback: FeedbackOptions | false;
   /** Queries with more distinct terms keep the rarest this many. */
@@ -65,13 +73,15 @@ export interface RankOptions {
 export const DEFAULT_RANK_OPTIONS: RankOptions = {
   k1: 2,
   b: 0.6,
+  fieldB: { title: 0.8 },
   fieldWeights: { title: 3, heading: 2, body: 1, tags: 1.5 },
+  dfr: { weight: 1, c: 0.7 },
   feedback: { docs: 3, terms: 20, originalWeight: 0.8 },
   maxTerms: 32,
   maxChunkShare: 1,
   maxExpansionShare: 1,
   otherChunksWeight: 0,
-  proximity: { window: 5, weight: 0.3 },
+  proximity: { window: 5, weight: 0.6 },
   documentWeight: 0.5,
   rerankDepth: 15,
 };
@@ -114,23 +124,29 @@ const MAX_CACHED_POSTINGS = 16_000_000;
 
 /**
  * A term's posting list as the ranker keeps it: with each chunk's BM25F saturation
- * (k1 + 1) · tf~ / (k1 + tf~), precomputed for one setting of k1, b and field weights, so a
- * query multiplies by the term's weight and idf only. The per-field counts stay for the
- * whole-document score of the second stage.
+ * (k1 + 1) · tf~ / (k1 + tf~) (plus, with `dfr`, its In_expB2 weight divided by the term's
+ * idf), precomputed for one setting of k1, b, field weights and dfr, so a query multiplies
+ * by the term's weight and idf only. The per-field counts stay for the whole-document score
+ * of the second stage.
  */
 interface TermImpacts extends PostingList {
   readonly impacts: Float32Array;
   readonly maxImpact: number;
+  /** Weighted occurrences in all chunks (In_expB2's F; 0 without dfr). */
+  readonly occurrences: number;
 }
 
 interface IndexCache {
   readonly version: string;
   readonly table: ChunkTable;
-  /** Length normaliser per chunk and field, computed for one `b`. */
+  /** Length normaliser per chunk and field, computed for one `b` per field. */
   norms: Float32Array;
-  normsB: number;
+  normsB: string;
+  /** In_expB2's log2(1 + c · avglen / len) per chunk and field, computed for one `c`. */
+  dfrNorms: Float32Array;
+  dfrNormsC: number;
   readonly avgLengths: Float64Array;
-  /** The k1, b and field weights the cached impacts were computed for. */
+  /** The k1, b per field, field weights and dfr the cached impacts were computed for. */
   impactKey: string;
   /** Most recently used last. */
   readonly postings: Map<string, TermImpacts>;
@@ -179,7 +195,9 @@ async function indexCache(store: Store): Promise<IndexCache> {
     version,
     table,
     norms: new Float32Array(0),
-    normsB: Number.NaN,
+    normsB: '',
+    dfrNorms: new Float32Array(0),
+    dfrNormsC: Number.NaN,
     avgLengths,
     impactKey: '',
     postings: new Map(),
@@ -196,9 +214,16 @@ async function indexCache(store: Store): Promise<IndexCache> {
   return cache;
 }
 
-/** 1 / (1 − b + b · len / avglen) per chunk and field, for the requested b. */
-function norms(cache: IndexCache, b: number): Float32Array {
-  if (cache.normsB === b) return cache.norms;
+/** Each field's b in INDEX_FIELDS order: `fieldB` where given, else `b`. */
+function fieldBs(options: RankOptions): number[] {
+  const { b, fieldB } = options;
+  return [fieldB.title ?? b, fieldB.heading ?? b, fieldB.body ?? b, fieldB.tags ?? b];
+}
+
+/** 1 / (1 − b_f + b_f · len / avglen) per chunk and field, for the requested b per field. */
+function norms(cache: IndexCache, bs: readonly number[]): Float32Array {
+  const key = bs.join(' ');
+  if (cache.normsB === key) return cache.norms;
   const { table, avgLengths } = cache;
   const out = new Float32Array(table.size * FIELD_COUNT);
   for (let id = 0; id < table.size; id++)
@@ -206,16 +231,34 @@ function norms(cache: IndexCache, b: number): Float32Array {
       const avg = avgLengths[f] ?? 0;
       if (avg === 0) continue;
       const len = table.fieldLengths[id * FIELD_COUNT + f] ?? 0;
+      const b = bs[f] ?? 0;
       out[id * FIELD_COUNT + f] = 1 / (1 - b + (b * len) / avg);
     }
   cache.norms = out;
-  cache.normsB = b;
+  cache.normsB = key;
+  return out;
+}
+
+/** log2(1 + c · avglen / len) per chunk and field (0 for an empty field), for the requested c. */
+function dfrNorms(cache: IndexCache, c: number): Float32Array {
+  if (cache.dfrNormsC === c) return cache.dfrNorms;
+  const { table, avgLengths } = cache;
+  const out = new Float32Array(table.size * FIELD_COUNT);
+  for (let id = 0; id < table.size; id++)
+    for (let f = 0; f < FIELD_COUNT; f++) {
+      const avg = avgLengths[f] ?? 0;
+      const len = table.fieldLengths[id * FIELD_COUNT + f] ?? 0;
+      if (avg > 0 && len > 0) out[id * FIELD_COUNT + f] = Math.log2(1 + (c * avg) / len);
+    }
+  cache.dfrNorms = out;
+  cache.dfrNormsC = c;
   return out;
 }
 
 function impactKey(options: RankOptions): string {
   const w = options.fieldWeights;
-  return [options.k1, options.b, w.title, w.heading, w.body, w.tags].join(' ');
+  const dfr = options.dfr ? [options.dfr.weight, options.dfr.c] : [];
+  return [options.k1, ...fieldBs(options), w.title, w.heading, w.body, w.tags, ...dfr].join(' ');
 }
 
 /** Empties the posting cache if it holds impacts for other ranking parameters. */
@@ -230,13 +273,22 @@ function useImpactKey(cache: IndexCache, options: RankOptions): void {
 /** The saturated, length-normalised term frequency of every posting, for `options`. */
 function impactsOf(cache: IndexCache, list: PostingList, options: RankOptions): TermImpacts {
   const { table } = cache;
-  const normal = norms(cache, options.b);
+  const normal = norms(cache, fieldBs(options));
   const w = options.fieldWeights;
   const [w0, w1, w2, w3] = [w.title, w.heading, w.body, w.tags];
   const k1 = options.k1;
   const { chunkIds, fieldTf } = list;
   const impacts = new Float32Array(chunkIds.length);
   let maxImpact = 0;
+  // In_expB2 rides on BM25F's idf factor (accumulate): its weight is stored divided by the idf.
+  const dfr = options.dfr && options.dfr.weight > 0 ? options.dfr : undefined;
+  const n = table.chunkCount;
+  const df = chunkIds.length;
+  const occurrences = dfr ? weightedOccurrences(fieldTf, [w0, w1, w2, w3]) : 0;
+  const dfrScale = dfr
+    ? (dfr.weight * inExpB2Factor(df, occurrences, n)) / Math.log(1 + (n - df + 0.5) / (df + 0.5))
+    : 0;
+  const logNorm = dfr ? dfrNorms(cache, dfr.c) : normal;
   for (let i = 0; i < chunkIds.length; i++) {
     const id = chunkIds[i] ?? 0;
     // A chunk written after the table was loaded (a concurrent ingest) waits for the next version.
@@ -249,12 +301,21 @@ function impactsOf(cache: IndexCache, list: PostingList, options: RankOptions): 
       w2 * (fieldTf[at + 2] ?? 0) * (normal[nat + 2] ?? 0) +
       w3 * (fieldTf[at + 3] ?? 0) * (normal[nat + 3] ?? 0);
     if (tf <= 0) continue;
+    let extra = 0;
+    if (dfrScale > 0) {
+      const tfn =
+        w0 * (fieldTf[at] ?? 0) * (logNorm[nat] ?? 0) +
+        w1 * (fieldTf[at + 1] ?? 0) * (logNorm[nat + 1] ?? 0) +
+        w2 * (fieldTf[at + 2] ?? 0) * (logNorm[nat + 2] ?? 0) +
+        w3 * (fieldTf[at + 3] ?? 0) * (logNorm[nat + 3] ?? 0);
+      extra = (dfrScale * tfn) / (tfn + 1);
+    }
     // The bound must hold for the stored (single-precision) value.
-    const impact = Math.fround(((k1 + 1) * tf) / (k1 + tf));
+    const impact = Math.fround(((k1 + 1) * tf) / (k1 + tf) + extra);
     impacts[i] = impact;
     if (impact > maxImpact) maxImpact = impact;
   }
-  return { chunkIds, fieldTf, impacts, maxImpact };
+  return { chunkIds, fieldTf, impacts, maxImpact, occurrences };
 }
 
 async function loadPostings(
@@ -702,7 +763,7 @@ export async function warmRanking(
 ): Promise<void> {
   const o: RankOptions = { ...DEFAULT_RANK_OPTIONS, ...options };
   const cache = await indexCache(store);
-  norms(cache, o.b);
+  norms(cache, fieldBs(o));
   // What is already cached counts against the cache's bound.
   const all = await store.allPostings(Math.min(maxPostings, MAX_CACHED_POSTINGS - cache.cachedPostings));
   // Nothing to add when the index is too large, or changed while it was read.
@@ -772,7 +833,9 @@ export async function rankChunks(store: Store, request: RankRequest): Promise<Ra
         postings: cache.postings,
         k1: options.k1,
         b: options.b,
+        fieldB: fieldBs(options),
         fieldWeights: [w.title, w.heading, w.body, w.tags],
+        dfr: options.dfr,
         perDocument: perDoc,
         documentWeight: options.documentWeight,
         proximity: options.proximity,

@@ -6,8 +6,14 @@
  *   store; the bonus is never negative, so those hits stay above the ones not re-read.
  * Both are deterministic: ties go to the lower chunk id, as in the first stage.
  */
-import type { ChunkTable, PostingList, Store } from '../store/store.js';
-import { documentChunkCount, documentScore, type DocumentScoreInput } from './document-score.js';
+import type { ChunkTable, Store } from '../store/store.js';
+import type { DfrOptions } from './dfr.js';
+import {
+  documentChunkCount,
+  documentScore,
+  type CountedPostingList,
+  type DocumentScoreInput,
+} from './document-score.js';
 import {
   proximityBonus,
   proximityFields,
@@ -49,11 +55,16 @@ export interface RerankInput {
   readonly table: ChunkTable;
   /** Mean length of each index field over all chunks. */
   readonly avgLengths: ArrayLike<number>;
-  readonly postings: ReadonlyMap<string, PostingList>;
+  readonly postings: ReadonlyMap<string, CountedPostingList>;
   readonly k1: number;
+  /** BM25's b over a whole text (proximity). */
   readonly b: number;
+  /** Each field's b in INDEX_FIELDS order (document score). */
+  readonly fieldB: readonly number[];
   /** Field weights in INDEX_FIELDS order. */
   readonly fieldWeights: readonly number[];
+  /** In_expB2 added to BM25F in the document score, or false. */
+  readonly dfr: DfrOptions | false;
   /** Hits are documents' best chunks (the document score applies only then). */
   readonly perDocument: boolean;
   /** Weight of the whole-document score against the best chunk's (0 = off). */
