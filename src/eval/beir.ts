@@ -175,11 +175,11 @@ export async function ingestCorpus(
   }));
   const preparer = openPreparer(docs.length);
   try {
-    for await (const [doc, prepared = []] of preparedInOrder(preparer, docs, (d) => [
-      d,
-      [],
-      DEFAULT_CHUNK_OPTIONS,
-    ])) {
+    for await (const [doc, prepared = []] of preparedInOrder(preparer, docs, (d) => ({
+      doc: d,
+      tags: [],
+      options: DEFAULT_CHUNK_OPTIONS,
+    }))) {
       chunks += prepared.length;
       batch.push({
         kbId: kb.id,

@@ -147,7 +147,7 @@ export async function storeDocuments(
   const preparer = openPreparer(plan.filter((p) => p.changed).length);
   try {
     const prepared = preparedInOrder(preparer, plan, (p) =>
-      p.changed ? [p.doc, p.tags, ctx.config.chunk] : undefined,
+      p.changed ? { doc: p.doc, tags: p.tags, options: ctx.config.chunk } : undefined,
     );
     for await (const [{ doc, tags, hash }, chunks] of prepared) {
       ctx.signal?.throwIfAborted();

@@ -5,14 +5,17 @@ import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_CHUNK_OPTIONS } from '../chunk/chunk.js';
 import type { ParsedDocument } from '../core/document.js';
+import type { ChunkInput } from '../store/store.js';
 import { ShelfError } from '../core/errors.js';
 import {
   INLINE_PREPARER,
   openPreparer,
   PREPARE_AHEAD,
+  PREPARE_BATCH,
   preparedInOrder,
   WORKER_MIN_DOCUMENTS,
   type ChunkPreparer,
+  type PrepareItem,
 } from './prepare-pool.js';
 import { prepareChunks } from './prepare.js';
 import { PROJECT_ROOT } from '../test-support/shared.js';
@@ -56,6 +59,10 @@ function documents(n: number): ParsedDocument[] {
 /** A worker that runs `code` instead of prepare-worker. */
 const fakeWorker = (code: string) => (): Worker => new Worker(code, { eval: true });
 
+const item = (doc: ParsedDocument): PrepareItem => ({ doc, tags: doc.tags, options: DEFAULT_CHUNK_OPTIONS });
+const inline = (docs: readonly ParsedDocument[]) =>
+  docs.map((d) => prepareChunks(d, d.tags, DEFAULT_CHUNK_OPTIONS));
+
 let open: ChunkPreparer | undefined;
 afterEach(async () => {
   await open?.close();
@@ -63,13 +70,15 @@ afterEach(async () => {
 });
 
 describe('openPreparer', () => {
-  it('prepares on a worker thread exactly what prepareChunks gives, in order', async () => {
+  it('prepares batches on a worker thread exactly as prepareChunks does, in order', async () => {
     const docs = documents(WORKER_MIN_DOCUMENTS + 36);
-    open = openPreparer(docs.length);
-    expect(open.threaded).toBe(true);
-    const prepared = await Promise.all(docs.map((d) => open!.prepare(d, d.tags, DEFAULT_CHUNK_OPTIONS)));
-    expect(open.threaded).toBe(true);
-    expect(prepared).toEqual(docs.map((d) => prepareChunks(d, d.tags, DEFAULT_CHUNK_OPTIONS)));
+    const preparer = openPreparer(docs.length);
+    open = preparer;
+    expect(preparer.threaded).toBe(true);
+    const batches = [docs.slice(0, 1), docs.slice(1, 40), docs.slice(40)];
+    const prepared = await Promise.all(batches.map((b) => preparer.prepare(b.map(item))));
+    expect(preparer.threaded).toBe(true);
+    expect(prepared.flat()).toEqual(inline(docs));
   });
 
   it('starts the compiled worker from the built package (npm test builds first)', async () => {
@@ -78,9 +87,8 @@ describe('openPreparer', () => {
     const pool = (await import(pathToFileURL(built).href)) as { openPreparer: typeof openPreparer };
     const docs = documents(5);
     open = pool.openPreparer(1000);
-    const prepared = await Promise.all(docs.map((d) => open!.prepare(d, d.tags, DEFAULT_CHUNK_OPTIONS)));
+    expect(await open.prepare(docs.map(item))).toEqual(inline(docs));
     expect(open.threaded).toBe(true);
-    expect(prepared).toEqual(docs.map((d) => prepareChunks(d, d.tags, DEFAULT_CHUNK_OPTIONS)));
   });
 
   it('prepares a few documents inline: the worker would cost more than it saves', () => {
@@ -90,15 +98,14 @@ describe('openPreparer', () => {
   it('prepares inline when the worker cannot start', async () => {
     const docs = documents(3);
     open = openPreparer(1000, fakeWorker('throw new Error("no analyser here")'));
-    const prepared = await Promise.all(docs.map((d) => open!.prepare(d, d.tags, DEFAULT_CHUNK_OPTIONS)));
-    expect(prepared).toEqual(docs.map((d) => prepareChunks(d, d.tags, DEFAULT_CHUNK_OPTIONS)));
+    expect(await open.prepare(docs.map(item))).toEqual(inline(docs));
     expect(open.threaded).toBe(false);
   });
 
   it('prepares inline what a worker that died still owed, and everything after', async () => {
     const docs = documents(4);
     // Answers nothing and exits on the second request.
-    open = openPreparer(
+    const preparer = openPreparer(
       1000,
       fakeWorker(`
         const { parentPort } = require('node:worker_threads');
@@ -106,31 +113,33 @@ describe('openPreparer', () => {
         parentPort.on('message', () => { if (++seen === 2) process.exit(3); });
       `),
     );
-    const pending = docs.slice(0, 2).map((d) => open!.prepare(d, d.tags, DEFAULT_CHUNK_OPTIONS));
-    const first = await Promise.all(pending);
-    const later = await open.prepare(docs[3]!, docs[3]!.tags, DEFAULT_CHUNK_OPTIONS);
-    expect([...first, later]).toEqual(
-      [docs[0]!, docs[1]!, docs[3]!].map((d) => prepareChunks(d, d.tags, DEFAULT_CHUNK_OPTIONS)),
-    );
-    expect(open.threaded).toBe(false);
+    open = preparer;
+    const first = await Promise.all([preparer.prepare([item(docs[0]!)]), preparer.prepare([item(docs[1]!)])]);
+    const later = await preparer.prepare([item(docs[3]!)]);
+    expect([...first.flat(), ...later]).toEqual(inline([docs[0]!, docs[1]!, docs[3]!]));
+    expect(preparer.threaded).toBe(false);
   });
 
-  it("passes the worker's errors on, ShelfErrors as themselves", async () => {
-    const [doc] = documents(1);
+  it("passes the worker's errors on per document, ShelfErrors as themselves", async () => {
+    const docs = documents(3);
     open = openPreparer(
       1000,
       fakeWorker(`
         const { parentPort } = require('node:worker_threads');
-        parentPort.on('message', ({ id }) => parentPort.postMessage(id === 0
-          ? { id, error: { code: 'INTERNAL', details: { detail: 'chunker broke' }, message: 'x' } }
-          : { id, error: { message: 'plain failure' } }));
+        parentPort.on('message', ({ id }) => parentPort.postMessage({ id, results: [
+          { error: { code: 'INTERNAL', details: { detail: 'chunker broke' }, message: 'x' } },
+          { chunks: [] },
+          { error: { message: 'plain failure' } },
+        ] }));
       `),
     );
-    const shelfError = await open.prepare(doc!, [], DEFAULT_CHUNK_OPTIONS).catch((e: unknown) => e);
+    const [shelfError, chunks, plain] = await open.prepare(docs.map(item));
     expect(shelfError).toBeInstanceOf(ShelfError);
     expect((shelfError as ShelfError).code).toBe('INTERNAL');
     expect((shelfError as ShelfError).message).toContain('chunker broke');
-    await expect(open.prepare(doc!, [], DEFAULT_CHUNK_OPTIONS)).rejects.toThrow('plain failure');
+    expect(chunks).toEqual([]);
+    expect(plain).toBeInstanceOf(Error);
+    expect((plain as Error).message).toBe('plain failure');
   });
 
   it('rejects what is still open when closed, and prepares inline after', async () => {
@@ -139,68 +148,64 @@ describe('openPreparer', () => {
       1000,
       fakeWorker(`require('node:worker_threads').parentPort.on('message', () => {})`),
     );
-    const pending = open.prepare(doc!, [], DEFAULT_CHUNK_OPTIONS).catch((e: unknown) => e);
+    const pending = open.prepare([item(doc!)]).catch((e: unknown) => e);
     await open.close();
     expect(await pending).toBeInstanceOf(Error);
     expect(String(await pending)).toContain('closed');
-    expect(await open.prepare(doc!, [], DEFAULT_CHUNK_OPTIONS)).toEqual(
-      prepareChunks(doc!, [], DEFAULT_CHUNK_OPTIONS),
-    );
+    expect(await open.prepare([item(doc!)])).toEqual(inline([doc!]));
   });
 });
 
 describe('preparedInOrder', () => {
   it('yields every item in order, with chunks only for those it was asked to prepare', async () => {
-    const docs = documents(WORKER_MIN_DOCUMENTS + 10);
+    const docs = documents(WORKER_MIN_DOCUMENTS * 2 + 10);
+    const skipped = (d: ParsedDocument): boolean => Number(d.key.slice(4)) % 4 === 1;
     open = openPreparer(docs.length);
-    const seen: [string, number | undefined][] = [];
-    for await (const [doc, chunks] of preparedInOrder(open, docs, (d) =>
-      Number(d.key.slice(4)) % 4 === 1 ? undefined : [d, d.tags, DEFAULT_CHUNK_OPTIONS],
-    ))
-      seen.push([doc.key, chunks?.length]);
+    const seen: [string, ChunkInput[] | undefined][] = [];
+    for await (const [doc, chunks] of preparedInOrder(open, docs, (d) => (skipped(d) ? undefined : item(d))))
+      seen.push([doc.key, chunks]);
     expect(seen.map(([key]) => key)).toEqual(docs.map((d) => d.key));
-    expect(seen.filter(([, n]) => n === undefined)).toHaveLength(docs.filter((_, i) => i % 4 === 1).length);
-    expect(
-      seen.every(([key, n]) => (Number(key.slice(4)) % 4 === 1 ? n === undefined : n !== undefined && n > 0)),
-    ).toBe(true);
+    expect(seen.map(([, chunks]) => chunks)).toEqual(
+      docs.map((d) => (skipped(d) ? undefined : prepareChunks(d, d.tags, DEFAULT_CHUNK_OPTIONS))),
+    );
+    expect(open.threaded).toBe(true);
   });
 
-  it('keeps at most PREPARE_AHEAD documents in preparation, and stops asking when the caller stops', async () => {
+  it('sends whole batches, at most PREPARE_AHEAD documents ahead, and stops when the caller stops', async () => {
     const docs = documents(PREPARE_AHEAD * 3);
-    let asked = 0;
+    const batches: number[] = [];
     const counting: ChunkPreparer = {
       ...INLINE_PREPARER,
-      prepare: (...a) => {
-        asked++;
-        return INLINE_PREPARER.prepare(...a);
+      prepare: (items) => {
+        batches.push(items.length);
+        return INLINE_PREPARER.prepare(items);
       },
     };
+    const asked = (): number => batches.reduce((a, b) => a + b, 0);
     let handled = 0;
-    for await (const [, chunks] of preparedInOrder(counting, docs, (d) => [
-      d,
-      d.tags,
-      DEFAULT_CHUNK_OPTIONS,
-    ])) {
+    for await (const [, chunks] of preparedInOrder(counting, docs, item)) {
       expect(chunks).toBeDefined();
-      expect(asked).toBeLessThanOrEqual(handled + PREPARE_AHEAD);
-      if (++handled === 5) break;
+      expect(asked()).toBeLessThanOrEqual(handled + PREPARE_AHEAD);
+      if (++handled === PREPARE_BATCH + 5) break;
     }
-    expect(asked).toBe(5 + PREPARE_AHEAD - 1);
+    expect(batches.every((n) => n === PREPARE_BATCH)).toBe(true);
+    expect(asked()).toBe(PREPARE_AHEAD + PREPARE_BATCH);
   });
 
-  it('passes a failed preparation on at its turn, after the documents before it', async () => {
+  it('throws a failed preparation at its turn, after the documents before it', async () => {
     const docs = documents(4);
     const failing: ChunkPreparer = {
       ...INLINE_PREPARER,
-      prepare: (d, ...rest) =>
-        d.key === 'doc-2'
-          ? Promise.reject(new Error('broken document'))
-          : INLINE_PREPARER.prepare(d, ...rest),
+      prepare: (items) =>
+        Promise.resolve(
+          items.map((i) =>
+            i.doc.key === 'doc-2' ? new Error('broken document') : prepareChunks(i.doc, i.tags, i.options),
+          ),
+        ),
     };
     const handled: string[] = [];
     await expect(async () => {
-      for await (const [doc] of preparedInOrder(failing, docs, (d) => [d, d.tags, DEFAULT_CHUNK_OPTIONS]))
-        handled.push(doc.key);
+      for await (const [doc] of preparedInOrder(failing, docs, item)) handled.push(doc.key);
     }).rejects.toThrow('broken document');
     expect(handled).toEqual(['doc-0', 'doc-1']);
   });

@@ -14,35 +14,69 @@ import { ShelfError, type Details, type ErrorCode } from '../core/errors.js';
 import type { ChunkInput } from '../store/store.js';
 import { prepareChunks } from './prepare.js';
 
-/** Prepares documents' chunks; results are exactly `prepareChunks`'s. */
-export interface ChunkPreparer {
-  prepare(doc: ParsedDocument, tags: readonly string[], options: ChunkOptions): Promise<ChunkInput[]>;
-  /** True while documents go to the worker thread. */
-  readonly threaded: boolean;
-  /** Stops the worker; requests still open are dropped (their promises reject). */
-  close(): Promise<void>;
-}
-
-export interface PrepareRequest {
-  readonly id: number;
+/** What to prepare for one document. */
+export interface PrepareItem {
   readonly doc: ParsedDocument;
   readonly tags: readonly string[];
   readonly options: ChunkOptions;
 }
 
-export type PrepareReply =
-  | { readonly id: number; readonly chunks: ChunkInput[] }
-  | {
-      readonly id: number;
-      readonly error: { readonly code?: ErrorCode; readonly details?: Details; readonly message: string };
-    };
+/** One document's chunks, exactly as `prepareChunks` gives them, or what it threw. */
+export type Prepared = ChunkInput[] | Error;
+
+/** Prepares documents' chunks, a batch at a time. */
+export interface ChunkPreparer {
+  /** Each item's chunks or error, in the order given. */
+  prepare(items: readonly PrepareItem[]): Promise<Prepared[]>;
+  /** True while batches go to the worker thread. */
+  readonly threaded: boolean;
+  /** Stops the worker; batches still open are dropped (their promises reject). */
+  close(): Promise<void>;
+}
+
+export interface PrepareRequest {
+  readonly id: number;
+  readonly items: readonly PrepareItem[];
+}
+
+/** An error as it crosses threads: a ShelfError keeps its code and details. */
+export interface SentError {
+  readonly code?: ErrorCode;
+  readonly details?: Details;
+  readonly message: string;
+}
+
+export interface PrepareReply {
+  readonly id: number;
+  readonly results: readonly ({ readonly chunks: ChunkInput[] } | { readonly error: SentError })[];
+}
 
 /** Below this many documents to prepare, the worker's start-up (~50 ms) outweighs the overlap. */
 export const WORKER_MIN_DOCUMENTS = 64;
 
+/**
+ * Documents per message to the worker. A message costs tens of microseconds on each side
+ * (serialising, waking the other thread), as much as analysing a short document; batches
+ * spread that over many.
+ */
+export const PREPARE_BATCH = 16;
+
+/** Documents in preparation ahead of the one being handled, at most (bounds memory). */
+export const PREPARE_AHEAD = 4 * PREPARE_BATCH;
+
+function prepareAll(items: readonly PrepareItem[]): Prepared[] {
+  return items.map((i) => {
+    try {
+      return prepareChunks(i.doc, i.tags, i.options);
+    } catch (e) {
+      return e instanceof Error ? e : new Error(String(e));
+    }
+  });
+}
+
 /** Prepares on the calling thread, at the call. */
 export const INLINE_PREPARER: ChunkPreparer = {
-  prepare: (doc, tags, options) => Promise.resolve(prepareChunks(doc, tags, options)),
+  prepare: (items) => Promise.resolve(prepareAll(items)),
   threaded: false,
   close: () => Promise.resolve(),
 };
@@ -61,36 +95,49 @@ export function openPreparer(documents: number, start: () => Worker = startWorke
   }
 }
 
-/** Documents prepared ahead of the one being handled, at most (bounds memory). */
-export const PREPARE_AHEAD = 32;
-
-/** What to prepare for one item: undefined to pass it over (unchanged documents). */
-export type PrepareArgs = readonly [doc: ParsedDocument, tags: readonly string[], options: ChunkOptions];
-
 /**
- * Yields each item with its chunks (undefined where `args` passed it over), in order,
- * keeping up to PREPARE_AHEAD items in preparation while the caller handles the current
- * one: with a worker thread, the next documents are chunked while this one is stored.
+ * Yields each item with its chunks (undefined where `prepare` passed it over: unchanged
+ * documents), in order, keeping up to PREPARE_AHEAD items in preparation, in batches of
+ * PREPARE_BATCH, while the caller handles the current one: with a worker thread, the next
+ * documents are chunked while this one is stored. An item whose preparation failed throws
+ * at its turn, after the items before it.
  */
 export async function* preparedInOrder<T>(
   preparer: ChunkPreparer,
   items: readonly T[],
-  args: (item: T) => PrepareArgs | undefined,
+  prepare: (item: T) => PrepareItem | undefined,
 ): AsyncGenerator<readonly [T, ChunkInput[] | undefined]> {
-  const ahead = new Map<number, Promise<ChunkInput[]>>();
+  // Item index → its batch's results and its place in them.
+  const ahead = new Map<number, { readonly batch: Promise<Prepared[]>; readonly at: number }>();
   let next = 0;
-  for (const [i, item] of items.entries()) {
-    for (; next < Math.min(i + PREPARE_AHEAD, items.length); next++) {
-      const a = args(items[next] as T);
-      if (a === undefined) continue;
-      const chunks = preparer.prepare(...a);
-      // Awaited in turn below; if the caller stops early, the rest are dropped unobserved.
-      chunks.catch(() => undefined);
-      ahead.set(next, chunks);
+  // The next batch: up to PREPARE_BATCH documents to prepare, passing over the others.
+  const sendBatch = (): void => {
+    const batch: PrepareItem[] = [];
+    const indexes: number[] = [];
+    for (; next < items.length && batch.length < PREPARE_BATCH; next++) {
+      const p = prepare(items[next] as T);
+      if (p === undefined) continue;
+      batch.push(p);
+      indexes.push(next);
     }
-    const chunks = ahead.get(i);
+    if (batch.length === 0) return;
+    const results = preparer.prepare(batch);
+    // Awaited in turn below; if the caller stops early, the rest are dropped unobserved.
+    results.catch(() => undefined);
+    indexes.forEach((index, at) => ahead.set(index, { batch: results, at }));
+  };
+  for (const [i, item] of items.entries()) {
+    // Topped up a whole batch at a time, never more than PREPARE_AHEAD past this item.
+    while (next < items.length && next - i <= PREPARE_AHEAD - PREPARE_BATCH) sendBatch();
+    const pending = ahead.get(i);
     ahead.delete(i);
-    yield [item, chunks === undefined ? undefined : await chunks];
+    if (pending === undefined) {
+      yield [item, undefined];
+      continue;
+    }
+    const result = (await pending.batch)[pending.at];
+    if (result === undefined || result instanceof Error) throw result ?? new Error('a batch came back short');
+    yield [item, result];
   }
 }
 
@@ -106,9 +153,19 @@ function startWorker(): Worker {
   });
 }
 
+/** A thrown value as it can cross to another thread. */
+export function sendError(e: unknown): SentError {
+  if (e instanceof ShelfError) return { code: e.code, details: e.details, message: e.message };
+  return { message: e instanceof Error ? e.message : String(e) };
+}
+
+function receiveError({ code, details, message }: SentError): Error {
+  return code === undefined ? new Error(message) : new ShelfError(code, details ?? {});
+}
+
 interface Pending {
-  readonly request: PrepareRequest;
-  readonly resolve: (chunks: ChunkInput[]) => void;
+  readonly items: readonly PrepareItem[];
+  readonly resolve: (results: Prepared[]) => void;
   readonly reject: (error: Error) => void;
 }
 
@@ -129,11 +186,11 @@ class WorkerPreparer implements ChunkPreparer {
     return this.working;
   }
 
-  prepare(doc: ParsedDocument, tags: readonly string[], options: ChunkOptions): Promise<ChunkInput[]> {
-    if (!this.working) return INLINE_PREPARER.prepare(doc, tags, options);
+  prepare(items: readonly PrepareItem[]): Promise<Prepared[]> {
+    if (!this.working) return INLINE_PREPARER.prepare(items);
     return new Promise((resolve, reject) => {
-      const request: PrepareRequest = { id: this.nextId++, doc, tags, options };
-      this.pending.set(request.id, { request, resolve, reject });
+      const request: PrepareRequest = { id: this.nextId++, items };
+      this.pending.set(request.id, { items, resolve, reject });
       if (this.pending.size === 1) this.worker.ref();
       try {
         this.worker.postMessage(request);
@@ -158,11 +215,7 @@ class WorkerPreparer implements ChunkPreparer {
     if (!p) return;
     this.pending.delete(reply.id);
     if (this.pending.size === 0) this.worker.unref();
-    if ('chunks' in reply) p.resolve(reply.chunks);
-    else {
-      const { code, details, message } = reply.error;
-      p.reject(code === undefined ? new Error(message) : new ShelfError(code, details ?? {}));
-    }
+    p.resolve(reply.results.map((r) => ('chunks' in r ? r.chunks : receiveError(r.error))));
   }
 
   /** The worker failed to start or died: prepare what it owed here, and everything after. */
@@ -172,11 +225,6 @@ class WorkerPreparer implements ChunkPreparer {
     const open = [...this.pending.values()];
     this.pending.clear();
     this.worker.unref();
-    for (const { request, resolve, reject } of open)
-      try {
-        resolve(prepareChunks(request.doc, request.tags, request.options));
-      } catch (e) {
-        reject(e instanceof Error ? e : new Error(String(e)));
-      }
+    for (const { items, resolve } of open) resolve(prepareAll(items));
   }
 }
