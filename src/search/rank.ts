@@ -691,7 +691,8 @@ export const WARM_POSTINGS = 4_000_000;
 
 /**
  * Loads the in-memory ranking state ahead of the first query, e.g. right after a bulk load
- * or at server start: the chunk table and length norms, and every posting list when the
+ * or at server start: the store's compact posting lists, written if stale
+ * (Store.compactPostings), the chunk table and length norms, and every posting list when the
  * index holds at most `maxPostings` (one pass over the index instead of one lookup per term
  * on first use). Optional: rankChunks loads what it needs on demand.
  */
@@ -701,6 +702,7 @@ export async function warmRanking(
   maxPostings = WARM_POSTINGS,
 ): Promise<void> {
   const o: RankOptions = { ...DEFAULT_RANK_OPTIONS, ...options };
+  await store.compactPostings();
   const cache = await indexCache(store);
   norms(cache, o.b);
   // What is already cached counts against the cache's bound.

@@ -430,6 +430,14 @@ export interface Store {
    * index holds more than `maxPostings` postings in all.
    */
   allPostings(maxPostings: number): Promise<Map<string, PostingList> | undefined>;
+  /**
+   * Writes the store's compact copy of every posting list, where it keeps one (SQLite: see
+   * sqlite/posting-lists.ts), so `postings` and `allPostings` read it instead of the
+   * full-text index until chunks are added past it. Results never depend on it. Returns the
+   * postings written: 0 when the copy is already current or the store keeps none. One pass
+   * over the whole index, in one write transaction: for after bulk loads and at start-up.
+   */
+  compactPostings(): Promise<number>;
   /** Those of `chunkIds` whose documents match `filter`. */
   filterChunks(chunkIds: readonly number[], filter: DocumentFilter): Promise<Set<number>>;
 

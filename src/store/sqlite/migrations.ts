@@ -172,6 +172,32 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX chunk_vectors_kb ON chunk_vectors (kb_id, model);
     `,
   },
+  {
+    version: 5,
+    description: 'compact posting lists, written in bulk (sqlite/posting-lists.ts)',
+    sql: `
+      -- A term's posting list as two blobs: chunk ids, and per-field counts.
+      CREATE TABLE posting_lists (
+        term TEXT PRIMARY KEY,
+        ids BLOB NOT NULL,
+        tf BLOB NOT NULL
+      );
+      -- What the lists cover: the chunks with id <= covered (chunks of them) when written.
+      -- No row: no usable lists.
+      CREATE TABLE posting_lists_state (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        format INTEGER NOT NULL,
+        covered INTEGER NOT NULL,
+        chunks INTEGER NOT NULL
+      );
+      -- A chunk written at an id the lists cover (SQLite reuses the id of a deleted highest
+      -- row; an import writes given ids) makes them stale. Appending checks, never writes.
+      CREATE TRIGGER chunks_insert_posting_lists AFTER INSERT ON chunks
+      WHEN new.id <= (SELECT covered FROM posting_lists_state WHERE id = 1) BEGIN
+        DELETE FROM posting_lists_state;
+      END;
+    `,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.reduce((v, m) => Math.max(v, m.version), 0);

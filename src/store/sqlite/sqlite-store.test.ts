@@ -3,9 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { describeStoreContract } from '../store-contract.js';
+import { chunkInput, describeStoreContract, documentInput } from '../store-contract.js';
+import { FIELD_COUNT, type Store } from '../store.js';
 import { openSqliteStore } from './sqlite-store.js';
 import { LATEST_VERSION } from './migrations.js';
+import { encodePostingList } from './posting-lists.js';
 
 // SQLite runs every case of the contract; nothing is skipped.
 describeStoreContract('sqlite', () => Promise.resolve(openSqliteStore({ path: ':memory:' })));
@@ -33,5 +35,75 @@ describe('openSqliteStore', () => {
     const path = join(mkdtempSync(join(tmpdir(), 'shelf-')), 'shelf.db');
     writeFileSync(path, 'this is not sqlite '.repeat(100));
     expect(() => openSqliteStore({ path })).toThrow(expect.objectContaining({ code: 'STORE_CORRUPT' }));
+  });
+});
+
+describe('compact posting lists (SQLite)', () => {
+  const open = async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'shelf-')), 'shelf.db');
+    const store = openSqliteStore({ path });
+    const kb = await store.createKnowledgeBase('kb');
+    const source = await store.addSource({ kbId: kb.id, kind: 'text', location: 'x' });
+    const write = (key: string, text: string, hash = `h-${key}`) =>
+      store.upsertDocument({
+        kbId: kb.id,
+        sourceId: source.id,
+        document: documentInput(key, { hash }),
+        chunks: [chunkInput(0, text)],
+      });
+    // A second connection, to read and tamper with the tables as another process would.
+    const raw = new Database(path);
+    return { store, write, raw };
+  };
+  const ids = async (store: Store, term: string) => [...(await store.postings([term])).get(term)!.chunkIds];
+  const fakeList = (chunkIds: number[]) =>
+    encodePostingList({
+      chunkIds: Uint32Array.from(chunkIds),
+      fieldTf: new Uint16Array(chunkIds.length * FIELD_COUNT).fill(1),
+    });
+
+  it('reads the compact lists once written, and the index when a list is unreadable', async () => {
+    const { store, write, raw } = await open();
+    const a = await write('a', 'walrus seal');
+    await write('b', 'walrus');
+    const [chunk] = await store.getChunks(a.id);
+    expect(await store.compactPostings()).toBe(3);
+    expect(raw.prepare('SELECT count(*) AS n FROM posting_lists').get()).toEqual({ n: 2 });
+    // A list changed behind the store's back shows it is read from the compact table…
+    const fake = fakeList([chunk!.id]);
+    raw.prepare('UPDATE posting_lists SET ids = ?, tf = ? WHERE term = ?').run(fake.ids, fake.tf, 'walrus');
+    expect(await ids(store, 'walrus')).toEqual([chunk!.id]);
+    // …and a broken one is not: the full-text index answers.
+    raw.prepare('UPDATE posting_lists SET ids = ? WHERE term = ?').run(Buffer.from([1, 2, 3]), 'walrus');
+    expect(await ids(store, 'walrus')).toHaveLength(2);
+    // Lists of another format are not read at all.
+    raw.prepare('UPDATE posting_lists SET ids = ?, tf = ? WHERE term = ?').run(fake.ids, fake.tf, 'walrus');
+    raw.prepare('UPDATE posting_lists_state SET format = 0').run();
+    expect(await ids(store, 'walrus')).toHaveLength(2);
+    raw.close();
+    await store.close();
+  });
+
+  it('forgets the compact lists when a chunk is written at an id they cover', async () => {
+    const { store, write, raw } = await open();
+    await write('a', 'walrus');
+    await write('b', 'seal');
+    await store.compactPostings();
+    const state = () => raw.prepare('SELECT covered FROM posting_lists_state').all();
+    const [{ covered } = { covered: 0 }] = state() as { covered: number }[];
+    // Appending past the covered ids keeps them (the index answers for the new chunk)…
+    const c = await write('c', 'walrus');
+    expect(state()).toHaveLength(1);
+    expect(await ids(store, 'walrus')).toHaveLength(2);
+    // …and so does deleting.
+    await store.deleteDocument(c.id);
+    expect(state()).toHaveLength(1);
+    // Replacing the last document: SQLite gives its new chunk the freed id.
+    await write('b', 'otter', 'h-b2');
+    expect(await ids(store, 'otter')).toEqual([covered]);
+    expect(state()).toHaveLength(0);
+    expect(await ids(store, 'seal')).toEqual([]);
+    raw.close();
+    await store.close();
   });
 });
