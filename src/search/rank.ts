@@ -137,6 +137,8 @@ interface IndexCache {
   cachedPostings: number;
   /** Scratch score accumulators, indexed by chunk id / document id, kept zeroed between queries. */
   readonly scores: Float64Array;
+  /** Scratch heap positions by chunk id for accumulate's Leaders, kept zeroed between queries. */
+  readonly leaderSlots: Int32Array;
   docScores: Float64Array;
   docSums: Float64Array;
   docChunk: Uint32Array;
@@ -185,6 +187,7 @@ async function indexCache(store: Store): Promise<IndexCache> {
     postings: new Map(),
     cachedPostings: 0,
     scores: new Float64Array(table.size),
+    leaderSlots: new Int32Array(Math.max(table.size, maxDoc + 1)),
     docScores: new Float64Array(maxDoc + 1),
     docSums: new Float64Array(maxDoc + 1),
     docChunk: new Uint32Array(maxDoc + 1),
@@ -302,6 +305,14 @@ interface WeightedTerm {
  */
 const RECHECK_SHRINK = 0.5;
 
+/**
+ * Scoring turns to completing the contenders' scores only once what the remaining terms
+ * could add is at most this share of the k-th best partial score: switching as soon as it
+ * is below (floor just above 0) leaves most chunks in contention, and completing them by
+ * search costs more than scoring the lists through.
+ */
+const SWITCH_FLOOR = 0.5;
+
 /** Relative slack on score bounds, so float rounding can never prune a chunk that belongs. */
 const BOUND_SLACK = 1 + 1e-9;
 
@@ -330,6 +341,7 @@ function accumulate(
   terms: readonly WeightedTerm[],
   allowedKbs: Uint8Array,
   keep: number,
+  groups?: Uint32Array,
 ): Accumulated {
   const { table, scores } = cache;
   const kbOf = table.kbId;
@@ -349,20 +361,22 @@ function accumulate(
   for (let i = lists.length - 2; i >= 0; i--) after[i] = (after[i + 1] ?? 0) + (lists[i + 1]?.bound ?? 0);
   let touched = new Uint32Array(1024);
   let count = 0;
-  let best = 0;
+  // The best `keep` partial scores (of chunks, or of groups' best chunks) as they grow; none
+  // kept when every chunk is wanted.
+  const leaders = Number.isFinite(keep) ? new Leaders(keep, cache.leaderSlots, groups) : undefined;
+  let least = leaders ? 0 : Number.POSITIVE_INFINITY;
   let contenders: Uint32Array | undefined;
-  // The k-th best score is looked for again only once the bound has shrunk this much more.
+  // Contenders are filtered again only once the bound has shrunk this much more.
   let nextCheck = Number.POSITIVE_INFINITY;
   for (const [index, { list, factor }] of lists.entries()) {
     const remaining = after[index] ?? 0;
     const { chunkIds, impacts } = list;
     const df = chunkIds.length;
-    if (contenders) {
-      completeScores(scores, contenders, chunkIds, impacts, factor);
+    if (contenders && leaders) {
+      completeScores(scores, contenders, chunkIds, impacts, factor, leaders);
       // Fewer terms left, a higher floor: drop the contenders that fell out of reach.
       if (contenders.length > keep && remaining <= nextCheck) {
-        const threshold = kthLargest(scores, contenders, keep);
-        const floor = threshold - remaining * BOUND_SLACK;
+        const floor = leaders.least - remaining * BOUND_SLACK;
         if (floor > 0) contenders = survivors(scores, contenders, floor, true);
         nextCheck = remaining * RECHECK_SHRINK;
       }
@@ -385,17 +399,102 @@ function accumulate(
       }
       const total = previous + add;
       scores[id] = total;
-      if (total > best) best = total;
+      if (total > least && leaders) {
+        leaders.offer(id, total);
+        least = leaders.least;
+      }
     }
     const slack = remaining * BOUND_SLACK;
-    if (count > keep && slack < best && remaining <= nextCheck) {
-      const threshold = kthLargest(scores, touched.subarray(0, count), keep);
-      if (threshold > slack) contenders = survivors(scores, touched.subarray(0, count), threshold - slack);
+    if (leaders && count > keep && slack <= least * SWITCH_FLOOR) {
+      contenders = survivors(scores, touched.subarray(0, count), least - slack);
       nextCheck = remaining * RECHECK_SHRINK;
     }
   }
+  leaders?.clear();
   const all = touched.subarray(0, count);
   return { touched: all, contenders: contenders ?? all, pruned: contenders !== undefined };
+}
+
+/**
+ * The `k` best chunks by partial score so far, as a min-heap of distinct chunk ids that
+ * follows every score rising above its least: `least` is always the k-th best partial
+ * score (0 until k chunks have one), a lower bound of the k-th best final score. With
+ * `groups` (a group id by chunk id, e.g. its document), the k best groups by their best
+ * chunk's partial score instead.
+ */
+class Leaders {
+  private readonly ids: Uint32Array;
+  private readonly values: Float64Array;
+  private size = 0;
+  least = 0;
+
+  /** `slots`: heap position + 1 by chunk or group id (0 = not in the heap), all 0 outside a query. */
+  constructor(
+    private readonly k: number,
+    private readonly slots: Int32Array,
+    private readonly groups?: Uint32Array,
+  ) {
+    this.ids = new Uint32Array(k);
+    this.values = new Float64Array(k);
+  }
+
+  /** Records chunk `chunk`'s score `value`, above `least`. */
+  offer(chunk: number, value: number): void {
+    const { ids, values, slots } = this;
+    const id = this.groups ? (this.groups[chunk] ?? 0) : chunk;
+    let at = (slots[id] ?? 0) - 1;
+    // A group keeps its best chunk's score.
+    if (at >= 0 && value <= (values[at] ?? 0)) return;
+    if (at < 0) {
+      if (this.size < this.k) {
+        // Not full: add at the end, move up.
+        at = this.size++;
+        while (at > 0) {
+          const parent = (at - 1) >> 1;
+          const v = values[parent] ?? 0;
+          if (v <= value) break;
+          const pid = ids[parent] ?? 0;
+          ids[at] = pid;
+          values[at] = v;
+          slots[pid] = at + 1;
+          at = parent;
+        }
+        ids[at] = id;
+        values[at] = value;
+        slots[id] = at + 1;
+        if (this.size === this.k) this.least = values[0] ?? 0;
+        return;
+      }
+      // Full: the new chunk takes the least one's place.
+      slots[ids[0] ?? 0] = 0;
+      at = 0;
+    }
+    // The value at `at` grew: move it down.
+    const size = this.size;
+    for (;;) {
+      let child = 2 * at + 1;
+      if (child >= size) break;
+      if (child + 1 < size && (values[child + 1] ?? 0) < (values[child] ?? 0)) child++;
+      const v = values[child] ?? 0;
+      if (v >= value) break;
+      const cid = ids[child] ?? 0;
+      ids[at] = cid;
+      values[at] = v;
+      slots[cid] = at + 1;
+      at = child;
+    }
+    ids[at] = id;
+    values[at] = value;
+    slots[id] = at + 1;
+    if (size === this.k) this.least = values[0] ?? 0;
+  }
+
+  /** Zeroes the slots of the chunks held. */
+  clear(): void {
+    for (let i = 0; i < this.size; i++) this.slots[this.ids[i] ?? 0] = 0;
+    this.size = 0;
+    this.least = 0;
+  }
 }
 
 /** Adds one term's contribution to each contender (ascending ids) found in its posting list. */
@@ -405,6 +504,7 @@ function completeScores(
   chunkIds: Uint32Array,
   impacts: Float32Array,
   factor: number,
+  leaders: Leaders,
 ): void {
   const df = chunkIds.length;
   let pos = 0;
@@ -432,7 +532,9 @@ function completeScores(
     } else while (pos < df && (chunkIds[pos] ?? 0) < target) pos++;
     if (pos >= df) return;
     if (chunkIds[pos] === target) {
-      scores[target] = (scores[target] ?? 0) + factor * (impacts[pos] ?? 0);
+      const total = (scores[target] ?? 0) + factor * (impacts[pos] ?? 0);
+      scores[target] = total;
+      if (total > leaders.least) leaders.offer(target, total);
       pos++;
     }
   }
@@ -446,13 +548,6 @@ function survivors(scores: Float64Array, ids: Uint32Array, floor: number, sorted
   let k = 0;
   for (const id of ids) if ((scores[id] ?? 0) >= floor) out[k++] = id;
   return sorted ? out : out.sort();
-}
-
-/** The k-th largest score among `ids` (k ≤ ids.length). */
-function kthLargest(scores: Float64Array, ids: Uint32Array, k: number): number {
-  const values = new Float64Array(ids.length);
-  for (let i = 0; i < ids.length; i++) values[i] = scores[ids[i] ?? 0] ?? 0;
-  return kthLargestValue(values, k);
 }
 
 /** The k-th largest of `values` (1 ≤ k ≤ values.length), by quickselect; reorders `values`. */
@@ -523,14 +618,22 @@ function scorePass(
   // Chunks needed: `capacity` of them, or enough to hold `capacity` documents' best chunks.
   const fetch = Math.max(capacity * 4, 64);
   const grouped = perDocument && options.otherChunksWeight > 0;
-  const keep = exhaustive || grouped ? Number.POSITIVE_INFINITY : perDocument ? fetch : capacity;
-  const { touched, contenders, pruned } = accumulate(cache, terms, allowedKbs, keep);
+  // Per document, the bound is the capacity-th best document's best chunk: a chunk below
+  // it is neither among the best chunks nor the best chunk of one of the best documents.
+  const keep = exhaustive || grouped ? Number.POSITIVE_INFINITY : capacity;
+  const { touched, contenders, pruned } = accumulate(
+    cache,
+    terms,
+    allowedKbs,
+    keep,
+    perDocument ? table.documentId : undefined,
+  );
   const score = (id: number): number => scores[id] ?? 0;
   let hits: RankedChunk[] | undefined;
   if (!perDocument) {
     const best = topK(contenders, score, capacity);
     hits = best.map((id) => ({ chunkId: id, documentId: table.documentId[id] ?? 0, score: score(id) }));
-  } else if (!grouped && touched.length > capacity * 4) {
+  } else if (!grouped && (pruned || touched.length > capacity * 4)) {
     // The best few chunks usually already hold `capacity` distinct documents: then those
     // are the top documents by best chunk, and grouping every touched chunk is not needed.
     const seen = new Set<number>();
