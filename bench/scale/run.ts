@@ -91,7 +91,9 @@ async function runScale(backend: Backend): Promise<void> {
   const kb = reuse
     ? ((await store.listKnowledgeBases())[0] ?? { id: 0 })
     : await store.createKnowledgeBase('scale');
-  const source = await store.addSource({ kbId: kb.id, kind: 'text', location: 'synthetic' });
+  const source = reuse
+    ? { id: 0 }
+    : await store.addSource({ kbId: kb.id, kind: 'text', location: 'synthetic' });
   const BATCH = 1000;
   const started = performance.now();
   let batch: Parameters<typeof store.upsertDocuments>[0][number][] = [];

@@ -109,18 +109,37 @@ export interface RankResult {
   readonly candidates: number;
 }
 
-/** Cached postings beyond this many are evicted, least recently used terms first (16 bytes each). */
-const MAX_CACHED_POSTINGS = 16_000_000;
+/**
+ * Cached posting lists beyond this many bytes are evicted, least recently used terms first
+ * (8 bytes a posting, 16 with per-field counts).
+ */
+const MAX_CACHED_BYTES = 384 * 2 ** 20;
+
+/**
+ * fieldTfChunks: indexes of at most this many chunks keep each cached list's per-field counts, which the
+ * second stage's whole-document score reads; larger ones keep 8 bytes a posting instead of
+ * 16, so twice the lists fit, and read the counts again when a multi-chunk document needs
+ * them (./rerank.ts). A setting, not a constant, so tests can take either path.
+ */
+export const CACHE_LIMITS = { fieldTfChunks: 250_000 };
 
 /**
  * A term's posting list as the ranker keeps it: with each chunk's BM25F saturation
  * (k1 + 1) · tf~ / (k1 + tf~), precomputed for one setting of k1, b and field weights, so a
- * query multiplies by the term's weight and idf only. The per-field counts stay for the
- * whole-document score of the second stage.
+ * query multiplies by the term's weight and idf only.
  */
-interface TermImpacts extends PostingList {
+interface TermImpacts {
+  /** Chunk ids, ascending. */
+  readonly chunkIds: Uint32Array;
   readonly impacts: Float32Array;
   readonly maxImpact: number;
+  /** The per-field counts (PostingList.fieldTf), when kept (see CACHE_LIMITS.fieldTfChunks). */
+  fieldTf: Uint16Array | undefined;
+}
+
+/** Bytes a cached list holds. */
+function entryBytes(entry: TermImpacts): number {
+  return entry.chunkIds.byteLength + entry.impacts.byteLength + (entry.fieldTf?.byteLength ?? 0);
 }
 
 interface IndexCache {
@@ -134,7 +153,8 @@ interface IndexCache {
   impactKey: string;
   /** Most recently used last. */
   readonly postings: Map<string, TermImpacts>;
-  cachedPostings: number;
+  /** Bytes the cached lists hold (entryBytes). */
+  cachedBytes: number;
   /** Scratch score accumulators, indexed by chunk id / document id, kept zeroed between queries. */
   readonly scores: Float64Array;
   /** Scratch heap positions by chunk id for accumulate's Leaders, kept zeroed between queries. */
@@ -185,7 +205,7 @@ async function indexCache(store: Store): Promise<IndexCache> {
     avgLengths,
     impactKey: '',
     postings: new Map(),
-    cachedPostings: 0,
+    cachedBytes: 0,
     scores: new Float64Array(table.size),
     leaderSlots: new Int32Array(Math.max(table.size, maxDoc + 1)),
     docScores: new Float64Array(maxDoc + 1),
@@ -226,7 +246,7 @@ function useImpactKey(cache: IndexCache, options: RankOptions): void {
   const key = impactKey(options);
   if (cache.impactKey === key) return;
   cache.postings.clear();
-  cache.cachedPostings = 0;
+  cache.cachedBytes = 0;
   cache.impactKey = key;
 }
 
@@ -257,7 +277,8 @@ function impactsOf(cache: IndexCache, list: PostingList, options: RankOptions): 
     impacts[i] = impact;
     if (impact > maxImpact) maxImpact = impact;
   }
-  return { chunkIds, fieldTf, impacts, maxImpact };
+  const keepTf = table.chunkCount <= CACHE_LIMITS.fieldTfChunks;
+  return { chunkIds, impacts, maxImpact, fieldTf: keepTf ? fieldTf : undefined };
 }
 
 async function loadPostings(
@@ -281,16 +302,48 @@ async function loadPostings(
   const wanted = new Set(terms);
   for (const [term, list] of loaded) {
     if (cache.postings.has(term)) continue;
+    const entry = impactsOf(cache, list, options);
+    const bytes = entryBytes(entry);
     // Over the bound, the least recently used lists go, but never one this query needs.
-    for (const [old, entry] of cache.postings) {
-      if (cache.cachedPostings + list.chunkIds.length <= MAX_CACHED_POSTINGS) break;
+    for (const [old, cached] of cache.postings) {
+      if (cache.cachedBytes + bytes <= MAX_CACHED_BYTES) break;
       if (wanted.has(old)) continue;
       cache.postings.delete(old);
-      cache.cachedPostings -= entry.chunkIds.length;
+      cache.cachedBytes -= entryBytes(cached);
     }
-    cache.postings.set(term, impactsOf(cache, list, options));
-    cache.cachedPostings += list.chunkIds.length;
+    cache.postings.set(term, entry);
+    cache.cachedBytes += bytes;
   }
+}
+
+/**
+ * The cached lists of `terms` with their per-field counts, read again from the store where
+ * the cache dropped them (the second stage's whole-document score needs them).
+ */
+async function fieldCounts(
+  store: Store,
+  cache: IndexCache,
+  terms: readonly string[],
+): Promise<Map<string, PostingList>> {
+  const out = new Map<string, PostingList>();
+  const missing: string[] = [];
+  for (const t of terms) {
+    const entry = cache.postings.get(t);
+    if (!entry) continue;
+    if (entry.fieldTf) out.set(t, { chunkIds: entry.chunkIds, fieldTf: entry.fieldTf });
+    else missing.push(t);
+  }
+  if (missing.length === 0) return out;
+  for (const [t, list] of await store.postings(missing)) {
+    out.set(t, list);
+    const entry = cache.postings.get(t);
+    // Kept while the list is the one cached (the index may have changed since).
+    if (entry && !entry.fieldTf && list.chunkIds.length === entry.chunkIds.length) {
+      entry.fieldTf = list.fieldTf;
+      cache.cachedBytes += list.fieldTf.byteLength;
+    }
+  }
+  return out;
 }
 
 interface WeightedTerm {
@@ -809,14 +862,17 @@ export async function warmRanking(
   const cache = await indexCache(store);
   norms(cache, o.b);
   // What is already cached counts against the cache's bound.
-  const all = await store.allPostings(Math.min(maxPostings, MAX_CACHED_POSTINGS - cache.cachedPostings));
+  const perPosting = cache.table.chunkCount <= CACHE_LIMITS.fieldTfChunks ? 8 + 2 * FIELD_COUNT : 8;
+  const room = Math.floor((MAX_CACHED_BYTES - cache.cachedBytes) / perPosting);
+  const all = await store.allPostings(Math.min(maxPostings, room));
   // Nothing to add when the index is too large, or changed while it was read.
   if (!all || CACHES.get(store) !== cache) return;
   useImpactKey(cache, o);
   for (const [term, list] of all) {
     if (cache.postings.has(term)) continue;
-    cache.postings.set(term, impactsOf(cache, list, o));
-    cache.cachedPostings += list.chunkIds.length;
+    const entry = impactsOf(cache, list, o);
+    cache.postings.set(term, entry);
+    cache.cachedBytes += entryBytes(entry);
   }
 }
 
@@ -874,7 +930,7 @@ export async function rankChunks(store: Store, request: RankRequest): Promise<Ra
         scoredTerms: scored,
         table: cache.table,
         avgLengths: cache.avgLengths,
-        postings: cache.postings,
+        fieldCounts: (terms) => fieldCounts(store, cache, terms),
         k1: options.k1,
         b: options.b,
         fieldWeights: [w.title, w.heading, w.body, w.tags],
