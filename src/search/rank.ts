@@ -159,6 +159,8 @@ interface IndexCache {
   readonly scores: Float64Array;
   /** Scratch heap positions by chunk id for accumulate's Leaders, kept zeroed between queries. */
   readonly leaderSlots: Int32Array;
+  /** Scratch chunk ids (survivors). */
+  readonly scratchIds: Uint32Array;
   docScores: Float64Array;
   docSums: Float64Array;
   docChunk: Uint32Array;
@@ -208,6 +210,7 @@ async function indexCache(store: Store): Promise<IndexCache> {
     cachedBytes: 0,
     scores: new Float64Array(table.size),
     leaderSlots: new Int32Array(Math.max(table.size, maxDoc + 1)),
+    scratchIds: new Uint32Array(table.size),
     docScores: new Float64Array(maxDoc + 1),
     docSums: new Float64Array(maxDoc + 1),
     docChunk: new Uint32Array(maxDoc + 1),
@@ -372,7 +375,10 @@ const BOUND_SLACK = 1 + 1e-9;
 interface Accumulated {
   /** Every chunk given a score (all must be zeroed afterwards). */
   readonly touched: Uint32Array;
-  /** The chunks that can still be among the best `keep`, scored in full: `touched` unless pruned. */
+  /**
+   * The chunks that can still be among the best `keep`, scored in full: `touched` unless
+   * pruned, and then the only ones whose scores are not zeroed already.
+   */
   readonly contenders: Uint32Array;
   readonly pruned: boolean;
 }
@@ -430,7 +436,7 @@ function accumulate(
       // Fewer terms left, a higher floor: drop the contenders that fell out of reach.
       if (contenders.length > keep && remaining <= nextCheck) {
         const floor = leaders.least - remaining * BOUND_SLACK;
-        if (floor > 0) contenders = survivors(scores, contenders, floor, true);
+        if (floor > 0) contenders = survivors(scores, contenders, floor, cache.scratchIds, true);
         nextCheck = remaining * RECHECK_SHRINK;
       }
       continue;
@@ -459,7 +465,7 @@ function accumulate(
     }
     const slack = remaining * BOUND_SLACK;
     if (leaders && count > keep && slack <= least * SWITCH_FLOOR) {
-      contenders = survivors(scores, touched.subarray(0, count), least - slack);
+      contenders = survivors(scores, touched.subarray(0, count), least - slack, cache.scratchIds);
       nextCheck = remaining * RECHECK_SHRINK;
     }
   }
@@ -593,13 +599,23 @@ function completeScores(
   }
 }
 
-/** The chunks whose score is at least `floor`, ascending (as `ids` are, if `sorted`). */
-function survivors(scores: Float64Array, ids: Uint32Array, floor: number, sorted = false): Uint32Array {
+/**
+ * The chunks whose score is at least `floor`, ascending (as `ids` are, if `sorted`); the
+ * others' scores are zeroed (out of contention, they are not read again). `scratch` holds
+ * at least ids.length values.
+ */
+function survivors(
+  scores: Float64Array,
+  ids: Uint32Array,
+  floor: number,
+  scratch: Uint32Array,
+  sorted = false,
+): Uint32Array {
   let n = 0;
-  for (const id of ids) if ((scores[id] ?? 0) >= floor) n++;
-  const out = new Uint32Array(n);
-  let k = 0;
-  for (const id of ids) if ((scores[id] ?? 0) >= floor) out[k++] = id;
+  for (const id of ids)
+    if ((scores[id] ?? 0) >= floor) scratch[n++] = id;
+    else scores[id] = 0;
+  const out = scratch.slice(0, n);
   return sorted ? out : out.sort();
 }
 
@@ -705,7 +721,7 @@ function scorePass(
     hits = groupDocuments(cache, touched, options, capacity);
   }
   const candidates = touched.length;
-  for (const id of touched) scores[id] = 0;
+  for (const id of pruned ? contenders : touched) scores[id] = 0;
   if (!hits) return scorePass(cache, terms, options, allowedKbs, perDocument, capacity, true);
   return { hits, candidates };
 }
