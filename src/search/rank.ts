@@ -265,8 +265,9 @@ function impactsOf(cache: IndexCache, list: PostingList, options: RankOptions): 
   let maxImpact = 0;
   for (let i = 0; i < chunkIds.length; i++) {
     const id = chunkIds[i] ?? 0;
-    // A chunk written after the table was loaded (a concurrent ingest) waits for the next version.
-    if (id >= table.size) continue;
+    // A chunk written after the table was loaded (a concurrent ingest) waits for the next
+    // version; one deleted since (a hole) scores nothing. Either way its impact stays 0.
+    if (id >= table.size || table.documentId[id] === 0) continue;
     const at = i * FIELD_COUNT;
     const nat = id * FIELD_COUNT;
     const tf =
@@ -418,6 +419,7 @@ function accumulate(
   // below zero through rounding).
   const after = new Float64Array(lists.length);
   for (let i = lists.length - 2; i >= 0; i--) after[i] = (after[i + 1] ?? 0) + (lists[i + 1]?.bound ?? 0);
+  const someKbs = allowedKbs !== cache.allKbs;
   let touched = new Uint32Array(1024);
   let count = 0;
   // The best `keep` partial scores (of chunks, or of groups' best chunks) as they grow; none
@@ -443,10 +445,10 @@ function accumulate(
     }
     for (let i = 0; i < df; i++) {
       const id = chunkIds[i] ?? 0;
-      // A hole in the chunk table (kb 0), a chunk past its end, another knowledge base.
-      if (allowedKbs[kbOf[id] ?? 0] !== 1) continue;
+      // A hole in the chunk table or a chunk past its end has impact 0 (impactsOf); another
+      // knowledge base is skipped, unless all are searched.
       const add = factor * (impacts[i] ?? 0);
-      if (add <= 0) continue;
+      if (add <= 0 || (someKbs && allowedKbs[kbOf[id] ?? 0] !== 1)) continue;
       const previous = scores[id] ?? 0;
       if (previous === 0) {
         if (count === touched.length) {
@@ -1011,7 +1013,8 @@ function allowedKbs(cache: IndexCache, kbIds: readonly number[]): Uint8Array {
   if (kbIds.length === 0) return cache.allKbs;
   const allowed = new Uint8Array(cache.allKbs.length);
   for (const kb of kbIds) if (kb > 0 && kb < allowed.length) allowed[kb] = cache.allKbs[kb] ?? 0;
-  return allowed;
+  // Every knowledge base there is: the same as none named (accumulate skips the test).
+  return allowed.every((v, kb) => v === cache.allKbs[kb]) ? cache.allKbs : allowed;
 }
 
 /** The hits whose documents pass the filter, in order. */
