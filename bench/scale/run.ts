@@ -19,6 +19,7 @@ import { DEFAULT_CHUNK_OPTIONS } from '../../src/chunk/chunk.js';
 import type { ParsedDocument } from '../../src/core/document.js';
 import { loadBeir } from '../../src/eval/beir.js';
 import { contentHash, documentInput, prepareChunks } from '../../src/ingest/prepare.js';
+import { compactRanking } from '../../src/search/rank.js';
 import { search } from '../../src/search/search.js';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import type { Store } from '../../src/store/store.js';
@@ -87,7 +88,7 @@ async function runScale(backend: Backend): Promise<void> {
   const dir = keptDb && backend === 'sqlite' ? dirname(keptDb) : mkdtempSync(join(tmpdir(), 'shelf-scale-'));
   const path = keptDb && backend === 'sqlite' ? keptDb : join(dir, 'shelf.db');
   const pgStore = backend === 'postgres' ? openBenchPostgres() : undefined;
-  const store: Store = pgStore?.store ?? openSqliteStore({ path });
+  let store: Store = pgStore?.store ?? openSqliteStore({ path });
   const kb = reuse
     ? ((await store.listKnowledgeBases())[0] ?? { id: 0 })
     : await store.createKnowledgeBase('scale');
@@ -120,10 +121,15 @@ async function runScale(backend: Backend): Promise<void> {
       console.log(`  ${i + 1} chunks, ${((performance.now() - started) / 1000).toFixed(0)} s`);
   }
   const ingestMs = performance.now() - started;
-  // The compact posting lists (SQLite), as `shelf serve` writes them at start.
+  // The compact posting lists with the ranker's impacts (SQLite), as `shelf serve` writes
+  // them at start; then a fresh handle, so the first pass loads the ranking state itself.
   const compactStarted = performance.now();
-  const compacted = await store.compactPostings();
+  const compacted = await compactRanking(store);
   const compactMs = performance.now() - compactStarted;
+  if (!pgStore) {
+    await store.close();
+    store = openSqliteStore({ path });
+  }
   const chunks = (await store.listKnowledgeBases())[0]?.chunkCount ?? 0;
   const size = pgStore
     ? await schemaBytes(pgStore.schema)

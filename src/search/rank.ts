@@ -244,6 +244,16 @@ function impactKey(options: RankOptions): string {
   return [options.k1, options.b, w.title, w.heading, w.body, w.tags].join(' ');
 }
 
+/**
+ * What impacts stored with the compact posting lists depend on (compactRanking): the
+ * parameters, and the chunk table through its size, chunk count and average lengths (the
+ * store hands them back only while the lists are exact, so no covered chunk changed).
+ */
+function storedImpactKey(cache: IndexCache, options: RankOptions): string {
+  const { size, chunkCount } = cache.table;
+  return ['bm25f/1', impactKey(options), size, chunkCount, ...cache.avgLengths].join(' ');
+}
+
 /** Empties the posting cache if it holds impacts for other ranking parameters. */
 function useImpactKey(cache: IndexCache, options: RankOptions): void {
   const key = impactKey(options);
@@ -285,6 +295,14 @@ function impactsOf(cache: IndexCache, list: PostingList, options: RankOptions): 
   return { chunkIds, impacts, maxImpact, fieldTf: keepTf ? fieldTf : undefined };
 }
 
+/** A list whose impacts were stored for this cache's key (see storedImpactKey). */
+function storedImpacts(cache: IndexCache, list: PostingList, impacts: Float32Array): TermImpacts {
+  let maxImpact = 0;
+  for (const v of impacts) if (v > maxImpact) maxImpact = v;
+  const keepTf = cache.table.chunkCount <= CACHE_LIMITS.fieldTfChunks;
+  return { chunkIds: list.chunkIds, impacts, maxImpact, fieldTf: keepTf ? list.fieldTf : undefined };
+}
+
 async function loadPostings(
   store: Store,
   cache: IndexCache,
@@ -302,11 +320,11 @@ async function loadPostings(
   }
   const missing = terms.filter((t) => !cache.postings.has(t));
   if (missing.length === 0) return;
-  const loaded = await store.postings(missing);
+  const loaded = await store.postings(missing, storedImpactKey(cache, options));
   const wanted = new Set(terms);
   for (const [term, list] of loaded) {
     if (cache.postings.has(term)) continue;
-    const entry = impactsOf(cache, list, options);
+    const entry = list.impacts ? storedImpacts(cache, list, list.impacts) : impactsOf(cache, list, options);
     const bytes = entryBytes(entry);
     // Over the bound, the least recently used lists go, but never one this query needs.
     for (const [old, cached] of cache.postings) {
@@ -860,13 +878,31 @@ async function expansionTerms(
   return sum > 0 ? chosen.map(([term, v]) => ({ term, weight: v / sum })) : [];
 }
 
+/**
+ * Has the store write its compact posting lists (Store.compactPostings) with this ranker's
+ * impacts for `options` (defaults: DEFAULT_RANK_OPTIONS), so that loading a list costs no
+ * computation while the index does not change; returns the postings written (0: current).
+ */
+export async function compactRanking(store: Store, options: Partial<RankOptions> = {}): Promise<number> {
+  const o: RankOptions = { ...DEFAULT_RANK_OPTIONS, ...options };
+  const cache = await indexCache(store);
+  return store.compactPostings({
+    key: storedImpactKey(cache, o),
+    // None for a list holding a chunk written after this table was loaded (no norms here).
+    of: (list) =>
+      (list.chunkIds[list.chunkIds.length - 1] ?? 0) < cache.table.size
+        ? impactsOf(cache, list, o).impacts
+        : undefined,
+  });
+}
+
 /** warmRanking reads every posting list when the index holds at most this many postings. */
 export const WARM_POSTINGS = 4_000_000;
 
 /**
  * Loads the in-memory ranking state ahead of the first query, e.g. right after a bulk load
  * or at server start: the store's compact posting lists, written if stale
- * (Store.compactPostings), the chunk table and length norms, and every posting list when the
+ * (compactRanking), the chunk table and length norms, and every posting list when the
  * index holds at most `maxPostings` (one pass over the index instead of one lookup per term
  * on first use). Optional: rankChunks loads what it needs on demand.
  */
@@ -876,7 +912,7 @@ export async function warmRanking(
   maxPostings = WARM_POSTINGS,
 ): Promise<void> {
   const o: RankOptions = { ...DEFAULT_RANK_OPTIONS, ...options };
-  await store.compactPostings();
+  await compactRanking(store, o);
   const cache = await indexCache(store);
   norms(cache, o.b);
   // What is already cached counts against the cache's bound.

@@ -177,10 +177,12 @@ export const MIGRATIONS: readonly Migration[] = [
     description: 'compact posting lists, written in bulk (sqlite/posting-lists.ts)',
     sql: `
       -- A term's posting list as two blobs: chunk ids, and per-field counts.
+      -- Impacts: a ranker's value per posting (float32), for the state's impact_key.
       CREATE TABLE posting_lists (
         term TEXT PRIMARY KEY,
         ids BLOB NOT NULL,
-        tf BLOB NOT NULL
+        tf BLOB NOT NULL,
+        impacts BLOB
       );
       -- What the lists cover: the chunks with id <= covered (chunks of them) when written.
       -- No row: no usable lists.
@@ -188,7 +190,8 @@ export const MIGRATIONS: readonly Migration[] = [
         id INTEGER PRIMARY KEY CHECK (id = 1),
         format INTEGER NOT NULL,
         covered INTEGER NOT NULL,
-        chunks INTEGER NOT NULL
+        chunks INTEGER NOT NULL,
+        impact_key TEXT
       );
       -- A chunk written at an id the lists cover (SQLite reuses the id of a deleted highest
       -- row; an import writes given ids) makes them stale. Appending checks, never writes.

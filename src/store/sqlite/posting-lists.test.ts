@@ -1,7 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FIELD_COUNT, type PostingList } from '../store.js';
-import { decodePostingList, encodePostingList, withoutDeleted } from './posting-lists.js';
+import {
+  decodeImpacts,
+  decodePostingList,
+  encodeImpacts,
+  encodePostingList,
+  withoutDeleted,
+} from './posting-lists.js';
 
 const list = (ids: number[], tf: number[]): PostingList => ({
   chunkIds: Uint32Array.from(ids),
@@ -62,13 +68,29 @@ describe('compact posting lists', () => {
     expect(decodePostingList(repeated.ids, repeated.tf)).toBeUndefined();
   });
 
+  it('round-trips impacts and refuses a blob of the wrong length', () => {
+    const impacts = Float32Array.from([0.5, 1.25, 2.75]);
+    const bytes = encodeImpacts(impacts);
+    expect([...(decodeImpacts(bytes, 3) ?? [])]).toEqual([0.5, 1.25, 2.75]);
+    const shifted = new Uint8Array(bytes.byteLength + 1);
+    shifted.set(bytes, 1);
+    expect([...(decodeImpacts(shifted.subarray(1), 3) ?? [])]).toEqual([0.5, 1.25, 2.75]);
+    expect(decodeImpacts(bytes, 2)).toBeUndefined();
+  });
+
   it('drops the postings of deleted chunks', () => {
     const l = list([1, 3, 4], [1, 0, 0, 0, 0, 2, 0, 0, 0, 0, 3, 0]);
     expect(plain(withoutDeleted(l, Uint8Array.from([0, 1, 0, 0, 1])))).toEqual([
       [1, 4],
       [1, 0, 0, 0, 0, 0, 3, 0],
     ]);
-    expect(withoutDeleted(l, Uint8Array.from([0, 1, 0, 1, 1]))).toBe(l);
+    const all = withoutDeleted(
+      { ...l, impacts: Float32Array.from([1, 2, 3]) },
+      Uint8Array.from([0, 1, 0, 1, 1]),
+    );
+    expect(all.chunkIds).toBe(l.chunkIds);
+    // Impacts never outlive a deletion (they depend on every chunk's length).
+    expect(all.impacts).toBeUndefined();
     // Ids past the map are gone too.
     expect(plain(withoutDeleted(l, Uint8Array.from([0, 1])))).toEqual([[1], [1, 0, 0, 0]]);
   });

@@ -9,6 +9,8 @@
  *   tf   per-field counts, FIELD_COUNT per posting in INDEX_FIELDS order: 1 byte each when
  *        every count of the term is below 255, else 2 bytes each (uint16, capped at 65535 as
  *        in PostingList); the length tells which.
+ *   impacts  optional: a ranker's value per posting (float32), valid for the state's
+ *        `impact_key` (Store.compactPostings with StoredImpacts).
  *
  * The full-text index stays the source of truth. `posting_lists_state` says which chunks
  * the lists cover: every chunk with id ≤ `covered` that existed when they were written
@@ -54,6 +56,18 @@ function uint32s(bytes: Uint8Array): Uint32Array {
   return new Uint32Array(Uint8Array.from(bytes).buffer);
 }
 
+/** The impacts stored as `bytes` for a list of `n` postings, or undefined when malformed. */
+export function decodeImpacts(bytes: Uint8Array, n: number): Float32Array | undefined {
+  if (bytes.byteLength !== n * 4) return undefined;
+  if (bytes.byteOffset % 4 === 0) return new Float32Array(bytes.buffer, bytes.byteOffset, n);
+  return new Float32Array(Uint8Array.from(bytes).buffer);
+}
+
+/** The impacts as stored (float32, little-endian). */
+export function encodeImpacts(impacts: Float32Array): Buffer {
+  return Buffer.from(impacts.buffer, impacts.byteOffset, impacts.byteLength);
+}
+
 /** The list stored as `ids` and `tf`, or undefined when they are not a well-formed list. */
 export function decodePostingList(ids: Uint8Array, tf: Uint8Array): PostingList | undefined {
   if (ids.byteLength % 4 !== 0) return undefined;
@@ -73,12 +87,12 @@ export function decodePostingList(ids: Uint8Array, tf: Uint8Array): PostingList 
   return { chunkIds, fieldTf };
 }
 
-/** The postings of `list` whose chunk still exists (`exists[id]` is 1). */
+/** The postings of `list` whose chunk still exists (`exists[id]` is 1), without impacts. */
 export function withoutDeleted(list: PostingList, exists: Uint8Array): PostingList {
   const { chunkIds, fieldTf } = list;
   let kept = 0;
   for (const id of chunkIds) if (exists[id] === 1) kept++;
-  if (kept === chunkIds.length) return list;
+  if (kept === chunkIds.length) return { chunkIds, fieldTf };
   const ids = new Uint32Array(kept);
   const tf = new Uint16Array(kept * FIELD_COUNT);
   let k = 0;

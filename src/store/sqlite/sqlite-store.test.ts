@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { chunkInput, describeStoreContract, documentInput } from '../store-contract.js';
-import { FIELD_COUNT, type Store } from '../store.js';
+import { FIELD_COUNT, type PostingList, type Store } from '../store.js';
 import { openSqliteStore } from './sqlite-store.js';
 import { LATEST_VERSION } from './migrations.js';
 import { encodePostingList } from './posting-lists.js';
@@ -80,6 +80,35 @@ describe('compact posting lists (SQLite)', () => {
     raw.prepare('UPDATE posting_lists SET ids = ?, tf = ? WHERE term = ?').run(fake.ids, fake.tf, 'walrus');
     raw.prepare('UPDATE posting_lists_state SET format = 0').run();
     expect(await ids(store, 'walrus')).toHaveLength(2);
+    raw.close();
+    await store.close();
+  });
+
+  it('hands stored impacts back for their key only, while the lists are exact', async () => {
+    const { store, write, raw } = await open();
+    await write('a', 'walrus seal');
+    const b = await write('b', 'walrus');
+    const asFloats = { key: 'k1', of: (l: PostingList) => Float32Array.from(l.chunkIds, (id) => id / 10) };
+    expect(await store.compactPostings(asFloats)).toBe(3);
+    expect(await store.compactPostings(asFloats)).toBe(0);
+    const walrus = async (key?: string) => (await store.postings(['walrus'], key)).get('walrus')!;
+    const listed = await walrus('k1');
+    expect([...(listed.impacts ?? [])]).toEqual([...listed.chunkIds].map((id) => Math.fround(id / 10)));
+    expect((await walrus('other')).impacts).toBeUndefined();
+    expect((await walrus()).impacts).toBeUndefined();
+    // Another key: written again.
+    expect(await store.compactPostings({ ...asFloats, key: 'k2' })).toBe(3);
+    expect((await walrus('k1')).impacts).toBeUndefined();
+    expect((await walrus('k2')).impacts).toHaveLength(2);
+    // A malformed impacts blob is not handed back; the list still is.
+    raw.prepare('UPDATE posting_lists SET impacts = ? WHERE term = ?').run(Buffer.from([1, 2, 3]), 'walrus');
+    expect((await walrus('k2')).impacts).toBeUndefined();
+    expect((await walrus('k2')).chunkIds).toHaveLength(2);
+    // After a deletion the lists stay usable, their impacts do not.
+    await store.compactPostings({ ...asFloats, key: 'k3' });
+    await store.deleteDocument(b.id);
+    expect((await walrus('k3')).impacts).toBeUndefined();
+    expect((await walrus('k3')).chunkIds).toHaveLength(1);
     raw.close();
     await store.close();
   });

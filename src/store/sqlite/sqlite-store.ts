@@ -6,7 +6,9 @@
 import { decodeOccurrences } from './occurrences.js';
 import {
   COMPACT_SUPPORTED,
+  decodeImpacts,
   decodePostingList,
+  encodeImpacts,
   encodePostingList,
   POSTING_FORMAT,
   withoutDeleted,
@@ -305,6 +307,8 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
   // index: `exists` marks the chunks still there when some covered chunk was deleted.
   interface CompactView {
     readonly exists: Uint8Array | undefined;
+    /** The key of the stored impacts, if any. */
+    readonly impactKey: string | null;
   }
   const currentVersion = (): string => {
     // data_version moves when another connection commits; total_changes when this one writes.
@@ -318,8 +322,9 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     const version = currentVersion();
     if (compactChecked?.version === version) return compactChecked.view;
     let view: CompactView | undefined;
-    const state = stmt('SELECT format, covered, chunks FROM posting_lists_state WHERE id = 1').get() as
-      { format: number; covered: number; chunks: number } | undefined;
+    const state = stmt(
+      'SELECT format, covered, chunks, impact_key AS impactKey FROM posting_lists_state WHERE id = 1',
+    ).get() as { format: number; covered: number; chunks: number; impactKey: string | null } | undefined;
     const maxId = (stmt('SELECT max(id) AS m FROM chunks').get() as { m: number | null }).m ?? 0;
     if (state?.format === POSTING_FORMAT && maxId <= state.covered) {
       // No chunk past the lists, none rewritten under them: only deletions can differ.
@@ -330,18 +335,30 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
         for (const id of stmt('SELECT id FROM chunks').pluck().iterate() as IterableIterator<number>)
           exists[id] = 1;
       }
-      view = { exists };
+      view = { exists, impactKey: state.impactKey };
     }
     compactChecked = { version, view };
     return view;
   };
-  /** The compact list of `term` (empty when absent), or undefined when it is unreadable. */
-  const compactList = (view: CompactView, term: string): PostingList | undefined => {
-    const row = stmt('SELECT ids, tf FROM posting_lists WHERE term = ?').raw().get(term) as
-      [Uint8Array, Uint8Array] | undefined;
+  /**
+   * The compact list of `term` (empty when absent), with its impacts when stored under
+   * `impactKey`, or undefined when it is unreadable.
+   */
+  const compactList = (view: CompactView, term: string, impactKey?: string): PostingList | undefined => {
+    const withImpacts = impactKey !== undefined && impactKey === view.impactKey && !view.exists;
+    const row = (
+      withImpacts
+        ? stmt('SELECT ids, tf, impacts FROM posting_lists WHERE term = ?')
+        : stmt('SELECT ids, tf FROM posting_lists WHERE term = ?')
+    )
+      .raw()
+      .get(term) as [Uint8Array, Uint8Array, Uint8Array | null] | undefined;
     if (!row) return { chunkIds: new Uint32Array(0), fieldTf: new Uint16Array(0) };
     const list = decodePostingList(row[0], row[1]);
-    return list && view.exists ? withoutDeleted(list, view.exists) : list;
+    if (!list) return undefined;
+    if (view.exists) return withoutDeleted(list, view.exists);
+    const impacts = row[2] ? decodeImpacts(row[2], list.chunkIds.length) : undefined;
+    return impacts ? { ...list, impacts } : list;
   };
 
   const writeDocuments = db.transaction(
@@ -626,11 +643,12 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
         }
         return out;
       }),
-    postings: (terms) =>
+    postings: (terms, impactKey) =>
       run(() => {
         const view = compactView();
         const out = new Map<string, PostingList>();
-        for (const t of terms) if (!out.has(t)) out.set(t, (view && compactList(view, t)) ?? postingList(t));
+        for (const t of terms)
+          if (!out.has(t)) out.set(t, (view && compactList(view, t, impactKey)) ?? postingList(t));
         return out;
       }),
     allPostings: (maxPostings) =>
@@ -662,10 +680,10 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
         }
         return out;
       }),
-    compactPostings: async () => {
+    compactPostings: async (impacts) => {
       if (!COMPACT_SUPPORTED) return 0;
       const current = await run(compactView);
-      if (current && !current.exists) return 0;
+      if (current && !current.exists && current.impactKey === (impacts?.key ?? null)) return 0;
       // Written in short transactions, yielding between them, so writers and the event loop
       // are not held up for the whole pass. The state row goes in first, unusable (a
       // negative format, this pass's token): a chunk written at a covered id meanwhile
@@ -691,7 +709,9 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
       const after = stmt(
         `SELECT term, group_concat(${code}) FROM chunk_instances WHERE term > ? GROUP BY term`,
       );
-      const insert = stmt('INSERT OR REPLACE INTO posting_lists (term, ids, tf) VALUES (?, ?, ?)');
+      const insert = stmt(
+        'INSERT OR REPLACE INTO posting_lists (term, ids, tf, impacts) VALUES (?, ?, ?, ?)',
+      );
       // One run of terms (in term order, after `last`) read from the index, then written.
       const step = db.transaction((last: string): { last: string; written: number } | undefined => {
         const lists: [string, PostingList][] = [];
@@ -707,7 +727,8 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
         if (lists.length === 0) return undefined;
         for (const [term, list] of lists) {
           const { ids, tf } = encodePostingList(list);
-          insert.run(term, ids, tf);
+          const values = impacts?.of(list);
+          insert.run(term, ids, tf, values?.length === list.chunkIds.length ? encodeImpacts(values) : null);
         }
         return { last: lists[lists.length - 1]?.[0] ?? last, written: buffered };
       });
@@ -721,8 +742,9 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
         await new Promise((resolve) => setImmediate(resolve));
       }
       await run(() =>
-        stmt('UPDATE posting_lists_state SET format = ? WHERE id = 1 AND format = ?').run(
+        stmt('UPDATE posting_lists_state SET format = ?, impact_key = ? WHERE id = 1 AND format = ?').run(
           POSTING_FORMAT,
+          impacts?.key ?? null,
           token,
         ),
       );
