@@ -15,9 +15,10 @@
  * The full-text index stays the source of truth. `posting_lists_state` says which chunks
  * the lists cover: every chunk with id ≤ `covered` that existed when they were written
  * (`chunks` of them). They are exact for the current index when no chunk with a higher id
- * exists and no chunk id ≤ `covered` was written since (a trigger deletes the state row when
- * one is, as SQLite reuses the ids of deleted highest rows); deleted chunks are dropped as
- * lists are read. Otherwise the store reads the full-text index, as without compact lists.
+ * exists and no chunk id ≤ `covered` was written since: SQLite reuses ids only above the
+ * highest one left, so a trigger deletes the state row when a deletion leaves every id
+ * below `covered`; deleted chunks are dropped as lists are read. Otherwise the store reads
+ * the full-text index, as without compact lists.
  */
 import { FIELD_COUNT, type PostingList } from '../store.js';
 
