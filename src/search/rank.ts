@@ -17,6 +17,7 @@ import type { ChunkTable, DocumentFilter, FieldWeights, PostingList, Store } fro
 import { FIELD_COUNT } from '../store/store.js';
 import { analyze, analyzeQuery, type QueryTerm } from '../text/analyze.js';
 import type { ProximityOptions, TokenStream } from './proximity.js';
+import { documentChunkCount } from './document-score.js';
 import { rerank, rerankMemo } from './rerank.js';
 
 /** RM3 settings. */
@@ -116,10 +117,11 @@ export interface RankResult {
 const MAX_CACHED_BYTES = 384 * 2 ** 20;
 
 /**
- * fieldTfChunks: indexes of at most this many chunks keep each cached list's per-field counts, which the
- * second stage's whole-document score reads; larger ones keep 8 bytes a posting instead of
- * 16, so twice the lists fit, and read the counts again when a multi-chunk document needs
- * them (./rerank.ts). A setting, not a constant, so tests can take either path.
+ * fieldTfChunks: indexes of at most this many chunks keep each cached list's per-field
+ * counts, which the second stage's whole-document score reads; larger ones keep 8 bytes a
+ * posting instead of 16, so twice the lists fit, and read the counts again when a
+ * multi-chunk document is among the hits. A setting, not a constant, so tests can take
+ * either path.
  */
 export const CACHE_LIMITS = { fieldTfChunks: 250_000 };
 
@@ -974,8 +976,24 @@ export async function rankChunks(store: Store, request: RankRequest): Promise<Ra
     };
   });
   const memo = rerankMemo(cache.tokenStreams);
-  const secondStage = (first: readonly RankedChunk[], scored: readonly WeightedTerm[], perDoc: boolean) =>
-    rerank(
+  const secondStage = async (
+    first: readonly RankedChunk[],
+    scored: readonly WeightedTerm[],
+    perDoc: boolean,
+  ): Promise<RankedChunk[]> => {
+    // The whole-document score reads per-field counts, for documents of several chunks only.
+    const longer =
+      perDoc &&
+      options.documentWeight > 0 &&
+      first.some((h) => documentChunkCount(cache.table, h.documentId) > 1);
+    const postings = longer
+      ? await fieldCounts(
+          store,
+          cache,
+          scored.map((t) => t.term),
+        )
+      : new Map();
+    return rerank(
       store,
       first,
       {
@@ -984,7 +1002,7 @@ export async function rankChunks(store: Store, request: RankRequest): Promise<Ra
         scoredTerms: scored,
         table: cache.table,
         avgLengths: cache.avgLengths,
-        fieldCounts: (terms) => fieldCounts(store, cache, terms),
+        postings,
         k1: options.k1,
         b: options.b,
         fieldWeights: [w.title, w.heading, w.body, w.tags],
@@ -995,6 +1013,7 @@ export async function rankChunks(store: Store, request: RankRequest): Promise<Ra
       },
       memo,
     );
+  };
   let expansion: WeightedTerm[] = [];
   if (options.feedback && options.feedback.docs > 0 && options.feedback.terms > 0) {
     // Feedback documents are the best of the full first ranking (both stages).

@@ -49,8 +49,7 @@ export interface RerankInput {
   readonly table: ChunkTable;
   /** Mean length of each index field over all chunks. */
   readonly avgLengths: ArrayLike<number>;
-  /** The posting lists of `terms` with their per-field counts (for the document score). */
-  readonly fieldCounts: (terms: readonly string[]) => Promise<ReadonlyMap<string, PostingList>>;
+  readonly postings: ReadonlyMap<string, PostingList>;
   readonly k1: number;
   readonly b: number;
   /** Field weights in INDEX_FIELDS order. */
@@ -82,15 +81,9 @@ export async function rerank<T extends Hit>(
   let out = [...hits];
   const mu = input.documentWeight;
   if (input.perDocument && mu > 0) {
+    const scoring: DocumentScoreInput = { ...input, terms: input.scoredTerms };
     // A one-chunk document's score is its chunk's score: only longer documents move. Only
     // the best DOCUMENT_DEPTH are re-scored and stay above the rest, in their first order.
-    const longer = out
-      .slice(0, DOCUMENT_DEPTH)
-      .some((h) => documentChunkCount(input.table, h.documentId) > 1);
-    const postings: ReadonlyMap<string, PostingList> = longer
-      ? await input.fieldCounts(input.scoredTerms.map((t) => t.term))
-      : new Map();
-    const scoring: DocumentScoreInput = { ...input, postings, terms: input.scoredTerms };
     const head = out
       .slice(0, DOCUMENT_DEPTH)
       .map((h) =>
