@@ -67,7 +67,11 @@ describe('compact posting lists (SQLite)', () => {
     const a = await write('a', 'walrus seal');
     await write('b', 'walrus');
     const [chunk] = await store.getChunks(a.id);
+    const version = await store.indexVersion();
+    expect(await ids(store, 'walrus')).toHaveLength(2);
     expect(await store.compactPostings()).toBe(3);
+    // Not a change to the index: rankers keep their caches.
+    expect(await store.indexVersion()).toBe(version);
     expect(raw.prepare('SELECT count(*) AS n FROM posting_lists').get()).toEqual({ n: 2 });
     // A list changed behind the store's back shows it is read from the compact table…
     const fake = fakeList([chunk!.id]);

@@ -310,13 +310,27 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     /** The key of the stored impacts, if any. */
     readonly impactKey: string | null;
   }
+  const totalChanges = (): number => (stmt('SELECT total_changes() AS n').get() as { n: number }).n;
+  // Rows this connection wrote to the compact lists: no change to the index, so the index
+  // version leaves them out (a ranker keeps its cache while compactPostings runs).
+  let compactionChanges = 0;
   const currentVersion = (): string => {
     // data_version moves when another connection commits; total_changes when this one writes.
     const other = stmt('PRAGMA data_version').pluck().get() as number;
-    const own = (stmt('SELECT total_changes() AS n').get() as { n: number }).n;
-    return `${other}:${own}`;
+    return `${other}:${totalChanges() - compactionChanges}`;
   };
   let compactChecked: { version: string; view: CompactView | undefined } | undefined;
+  /** Runs one of compactPostings' writes, uncounted in the index version. */
+  const compactionWrite = <T>(fn: () => T): T => {
+    const before = totalChanges();
+    try {
+      return fn();
+    } finally {
+      compactionChanges += totalChanges() - before;
+      // The state may have changed under an unchanged version.
+      compactChecked = undefined;
+    }
+  };
   const compactView = (): CompactView | undefined => {
     if (!COMPACT_SUPPORTED) return undefined;
     const version = currentVersion();
@@ -705,7 +719,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
             return true;
           })
           .immediate();
-      await run(start);
+      await run(() => compactionWrite(start));
       const after = stmt(
         `SELECT term, group_concat(${code}) FROM chunk_instances WHERE term > ? GROUP BY term`,
       );
@@ -735,17 +749,19 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
       let written = 0;
       let last = '';
       for (;;) {
-        const done = await run(() => step.immediate(last));
+        const done = await run(() => compactionWrite(() => step.immediate(last)));
         if (!done) break;
         written += done.written;
         last = done.last;
         await new Promise((resolve) => setImmediate(resolve));
       }
       await run(() =>
-        stmt('UPDATE posting_lists_state SET format = ?, impact_key = ? WHERE id = 1 AND format = ?').run(
-          POSTING_FORMAT,
-          impacts?.key ?? null,
-          token,
+        compactionWrite(() =>
+          stmt('UPDATE posting_lists_state SET format = ?, impact_key = ? WHERE id = 1 AND format = ?').run(
+            POSTING_FORMAT,
+            impacts?.key ?? null,
+            token,
+          ),
         ),
       );
       return written;
