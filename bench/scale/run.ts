@@ -4,17 +4,22 @@
  * by its observed frequency (a Zipf-like distribution), with a fixed seed; one document of
  * one chunk per row, like the BEIR corpora, written 1000 documents per transaction
  * (Store.upsertDocuments). Queries are the collections' real test queries.
- * Reports ingest time, database size, query p50/p99 (first and warm pass) and peak RSS.
- *   npx tsx bench/scale/run.ts [chunks] [queries] [--backend postgres]
+ * Reports ingest time, the time to write the compact posting lists (Store.compactPostings),
+ * database size, query p50/p99 (first and warm pass) and peak RSS.
+ *   npx tsx bench/scale/run.ts [chunks] [queries] [--backend postgres] [--db PATH]
  * With `--backend postgres` the same chunks and queries run on SQLite, then on PostgreSQL.
+ * With `--db PATH` (SQLite only) the database is kept there: built when the file does not
+ * exist, reused as it is (no ingest) when it does, so query-side changes can be measured
+ * again without the ingest.
  */
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { DEFAULT_CHUNK_OPTIONS } from '../../src/chunk/chunk.js';
 import type { ParsedDocument } from '../../src/core/document.js';
 import { loadBeir } from '../../src/eval/beir.js';
 import { contentHash, documentInput, prepareChunks } from '../../src/ingest/prepare.js';
+import { compactRanking } from '../../src/search/rank.js';
 import { search } from '../../src/search/search.js';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import type { Store } from '../../src/store/store.js';
@@ -29,7 +34,11 @@ import {
   type Backend,
 } from '../lib/postgres.js';
 
-const args = positionalArgs();
+const argv = [...process.argv];
+const dbAt = argv.indexOf('--db');
+const keptDb = dbAt >= 0 ? argv.splice(dbAt, 2)[1] : undefined;
+if (dbAt >= 0 && !keptDb) throw new Error('--db needs a path');
+const args = positionalArgs(argv);
 const total = Number(args[2] ?? 1_000_000);
 const queryCount = Number(args[3] ?? 200);
 if (!Number.isInteger(total) || total < 1 || !Number.isInteger(queryCount) || queryCount < 1)
@@ -75,16 +84,21 @@ console.log(`vocabulary ${words.length} words; ${queries.length} queries; ${tota
 async function runScale(backend: Backend): Promise<void> {
   // The same text on every backend.
   random = prng(42);
-  const dir = mkdtempSync(join(tmpdir(), 'shelf-scale-'));
-  const path = join(dir, 'shelf.db');
+  const reuse = backend === 'sqlite' && keptDb !== undefined && existsSync(keptDb);
+  const dir = keptDb && backend === 'sqlite' ? dirname(keptDb) : mkdtempSync(join(tmpdir(), 'shelf-scale-'));
+  const path = keptDb && backend === 'sqlite' ? keptDb : join(dir, 'shelf.db');
   const pgStore = backend === 'postgres' ? openBenchPostgres() : undefined;
-  const store: Store = pgStore?.store ?? openSqliteStore({ path });
-  const kb = await store.createKnowledgeBase('scale');
-  const source = await store.addSource({ kbId: kb.id, kind: 'text', location: 'synthetic' });
+  let store: Store = pgStore?.store ?? openSqliteStore({ path });
+  const kb = reuse
+    ? ((await store.listKnowledgeBases())[0] ?? { id: 0 })
+    : await store.createKnowledgeBase('scale');
+  const source = reuse
+    ? { id: 0 }
+    : await store.addSource({ kbId: kb.id, kind: 'text', location: 'synthetic' });
   const BATCH = 1000;
   const started = performance.now();
   let batch: Parameters<typeof store.upsertDocuments>[0][number][] = [];
-  for (let i = 0; i < total; i++) {
+  for (let i = 0; i < (reuse ? 0 : total); i++) {
     const length = 60 + Math.floor(random() * 80);
     const doc: ParsedDocument = {
       key: `s${i}`,
@@ -107,37 +121,60 @@ async function runScale(backend: Backend): Promise<void> {
       console.log(`  ${i + 1} chunks, ${((performance.now() - started) / 1000).toFixed(0)} s`);
   }
   const ingestMs = performance.now() - started;
+  // The compact posting lists with the ranker's impacts (SQLite), as `shelf serve` writes
+  // them at start; then a fresh handle, so the first pass loads the ranking state itself.
+  const compactStarted = performance.now();
+  const compacted = await compactRanking(store);
+  const compactMs = performance.now() - compactStarted;
+  if (!pgStore) {
+    await store.close();
+    store = openSqliteStore({ path });
+  }
   const chunks = (await store.listKnowledgeBases())[0]?.chunkCount ?? 0;
   const size = pgStore
     ? await schemaBytes(pgStore.schema)
-    : readdirSync(dir).reduce((s, f) => s + statSync(join(dir, f)).size, 0);
+    : readdirSync(dir)
+        .filter((f) => join(dir, f).startsWith(path))
+        .reduce((s, f) => s + statSync(join(dir, f)).size, 0);
 
+  let cpuMs = 0;
   const pass = async (): Promise<number[]> => {
     const times: number[] = [];
+    const cpu = process.cpuUsage();
     for (const q of queries) {
       const t0 = performance.now();
       await search(store, { query: q.slice(0, 4000), kbIds: [kb.id], limit: 10 });
       times.push(performance.now() - t0);
     }
+    const used = process.cpuUsage(cpu);
+    cpuMs = (used.user + used.system) / 1000;
     return times;
   };
   const firstStarted = performance.now();
   const cold = percentiles(await pass());
   const firstPassMs = performance.now() - firstStarted;
+  const firstCpuMs = cpuMs;
   const warm = percentiles(await pass());
   await store.close();
-  rmSync(dir, { recursive: true, force: true });
+  if (!keptDb || backend !== 'sqlite') rmSync(dir, { recursive: true, force: true });
   const peakRss = process.resourceUsage().maxRSS * 1024;
 
   console.log(`\n## scale (${backend}): ${chunks} chunks\n`);
   console.log(
-    `ingest        ${(ingestMs / 1000).toFixed(1)} s (${Math.round(chunks / (ingestMs / 1000))} chunks/s)`,
+    reuse
+      ? `ingest        none (reused ${path})`
+      : `ingest        ${(ingestMs / 1000).toFixed(1)} s (${Math.round(chunks / (ingestMs / 1000))} chunks/s)`,
+  );
+  console.log(
+    `compact lists ${(compactMs / 1000).toFixed(1)} s (${compacted} postings written${compacted === 0 ? ': current or none' : ''})`,
   );
   console.log(`database      ${fmb(size)}`);
   console.log(
-    `first pass    p50 ${fms(cold.p50)} ms, p99 ${fms(cold.p99)} ms (${queries.length} queries in ${(firstPassMs / 1000).toFixed(1)} s, index loaded on first use)`,
+    `first pass    p50 ${fms(cold.p50)} ms, p99 ${fms(cold.p99)} ms (${queries.length} queries in ${(firstPassMs / 1000).toFixed(1)} s, ${(firstCpuMs / 1000).toFixed(1)} s CPU, index loaded on first use)`,
   );
-  console.log(`warm pass     p50 ${fms(warm.p50)} ms, p99 ${fms(warm.p99)} ms`);
+  console.log(
+    `warm pass     p50 ${fms(warm.p50)} ms, p99 ${fms(warm.p99)} ms (${(cpuMs / 1000).toFixed(1)} s CPU)`,
+  );
   console.log(`peak RSS      ${fmb(peakRss)} (whole process so far)`);
 }
 

@@ -4,7 +4,14 @@ import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
 import { chunkInput, documentInput } from '../store/store-contract.js';
 import type { Store } from '../store/store.js';
 import { analyzeQuery, indexText } from '../text/analyze.js';
-import { DEFAULT_RANK_OPTIONS, rankChunks, warmRanking, type RankOptions } from './rank.js';
+import {
+  CACHE_LIMITS,
+  compactRanking,
+  DEFAULT_RANK_OPTIONS,
+  rankChunks,
+  warmRanking,
+  type RankOptions,
+} from './rank.js';
 
 interface Doc {
   readonly title: string;
@@ -186,6 +193,48 @@ describe('rankChunks', () => {
           }
         } finally {
           await s.close();
+        }
+      }),
+      { numRuns: 25 },
+    );
+  });
+
+  it('ranks the same from compact lists, and when cached lists drop their per-field counts', async () => {
+    const word = fc.constantFrom(
+      'the',
+      'kernel',
+      'kernel',
+      'driver',
+      'driver',
+      'boot',
+      'uart',
+      'gdt',
+      'timer',
+    );
+    const text = fc.array(word, { minLength: 1, maxLength: 10 }).map((w) => w.join(' '));
+    const docsArb = fc.array(
+      fc.record({ title: text, chunks: fc.array(text, { minLength: 1, maxLength: 3 }) }),
+      { minLength: 20, maxLength: 60 },
+    );
+    const query = fc.array(word, { minLength: 1, maxLength: 5 }).map((w) => w.join(' '));
+    const kept = CACHE_LIMITS.fieldTfChunks;
+    await fc.assert(
+      fc.asyncProperty(docsArb, query, async (docs, q) => {
+        const plain = openSqliteStore({ path: ':memory:' });
+        const compact = openSqliteStore({ path: ':memory:' });
+        try {
+          const { kbId } = await fill(plain, docs);
+          await fill(compact, docs);
+          // Compact lists with the ranker's impacts (the lists are read on first use).
+          expect(await compactRanking(compact)).toBeGreaterThan(0);
+          const want = await rankChunks(plain, { query: q, kbIds: [kbId], limit: 10 });
+          CACHE_LIMITS.fieldTfChunks = 0;
+          const got = await rankChunks(compact, { query: q, kbIds: [kbId], limit: 10 });
+          expect(got).toEqual(want);
+        } finally {
+          CACHE_LIMITS.fieldTfChunks = kept;
+          await plain.close();
+          await compact.close();
         }
       }),
       { numRuns: 25 },

@@ -18,6 +18,7 @@ import { FIELD_COUNT } from '../store/store.js';
 import { analyze, analyzeQuery, type QueryTerm } from '../text/analyze.js';
 import { inExpB2Factor, weightedOccurrences, type DfrOptions } from './dfr.js';
 import type { ProximityOptions, TokenStream } from './proximity.js';
+import { documentChunkCount, type CountedPostingList } from './document-score.js';
 import { rerank, rerankMemo } from './rerank.js';
 
 /** RM3 settings. */
@@ -119,21 +120,41 @@ export interface RankResult {
   readonly candidates: number;
 }
 
-/** Cached postings beyond this many are evicted, least recently used terms first (16 bytes each). */
-const MAX_CACHED_POSTINGS = 16_000_000;
+/**
+ * Cached posting lists beyond this many bytes are evicted, least recently used terms first
+ * (8 bytes a posting, 16 with per-field counts).
+ */
+const MAX_CACHED_BYTES = 384 * 2 ** 20;
+
+/**
+ * fieldTfChunks: indexes of at most this many chunks keep each cached list's per-field
+ * counts, which the second stage's whole-document score reads; larger ones keep 8 bytes a
+ * posting instead of 16, so twice the lists fit, and read the counts again when a
+ * multi-chunk document is among the hits. A setting, not a constant, so tests can take
+ * either path.
+ */
+export const CACHE_LIMITS = { fieldTfChunks: 250_000 };
 
 /**
  * A term's posting list as the ranker keeps it: with each chunk's BM25F saturation
  * (k1 + 1) · tf~ / (k1 + tf~) (plus, with `dfr`, its In_expB2 weight divided by the term's
- * idf), precomputed for one setting of k1, b, field weights and dfr, so a query multiplies
- * by the term's weight and idf only. The per-field counts stay for the whole-document score
- * of the second stage.
+ * idf), precomputed for one setting of k1, b per field, field weights and dfr, so a query
+ * multiplies by the term's weight and idf only.
  */
-interface TermImpacts extends PostingList {
+interface TermImpacts {
+  /** Chunk ids, ascending. */
+  readonly chunkIds: Uint32Array;
   readonly impacts: Float32Array;
   readonly maxImpact: number;
   /** Weighted occurrences in all chunks (In_expB2's F; 0 without dfr). */
   readonly occurrences: number;
+  /** The per-field counts (PostingList.fieldTf), when kept (see CACHE_LIMITS.fieldTfChunks). */
+  fieldTf: Uint16Array | undefined;
+}
+
+/** Bytes a cached list holds. */
+function entryBytes(entry: TermImpacts): number {
+  return entry.chunkIds.byteLength + entry.impacts.byteLength + (entry.fieldTf?.byteLength ?? 0);
 }
 
 interface IndexCache {
@@ -150,9 +171,14 @@ interface IndexCache {
   impactKey: string;
   /** Most recently used last. */
   readonly postings: Map<string, TermImpacts>;
-  cachedPostings: number;
+  /** Bytes the cached lists hold (entryBytes). */
+  cachedBytes: number;
   /** Scratch score accumulators, indexed by chunk id / document id, kept zeroed between queries. */
   readonly scores: Float64Array;
+  /** Scratch heap positions by chunk id for accumulate's Leaders, kept zeroed between queries. */
+  readonly leaderSlots: Int32Array;
+  /** Scratch chunk ids (survivors). */
+  readonly scratchIds: Uint32Array;
   docScores: Float64Array;
   docSums: Float64Array;
   docChunk: Uint32Array;
@@ -201,8 +227,10 @@ async function indexCache(store: Store): Promise<IndexCache> {
     avgLengths,
     impactKey: '',
     postings: new Map(),
-    cachedPostings: 0,
+    cachedBytes: 0,
     scores: new Float64Array(table.size),
+    leaderSlots: new Int32Array(Math.max(table.size, maxDoc + 1)),
+    scratchIds: new Uint32Array(table.size),
     docScores: new Float64Array(maxDoc + 1),
     docSums: new Float64Array(maxDoc + 1),
     docChunk: new Uint32Array(maxDoc + 1),
@@ -261,12 +289,22 @@ function impactKey(options: RankOptions): string {
   return [options.k1, ...fieldBs(options), w.title, w.heading, w.body, w.tags, ...dfr].join(' ');
 }
 
+/**
+ * What impacts stored with the compact posting lists depend on (compactRanking): the
+ * parameters, and the chunk table through its size, chunk count and average lengths (the
+ * store hands them back only while the lists are exact, so no covered chunk changed).
+ */
+function storedImpactKey(cache: IndexCache, options: RankOptions): string {
+  const { size, chunkCount } = cache.table;
+  return ['bm25f+dfr/2', impactKey(options), size, chunkCount, ...cache.avgLengths].join(' ');
+}
+
 /** Empties the posting cache if it holds impacts for other ranking parameters. */
 function useImpactKey(cache: IndexCache, options: RankOptions): void {
   const key = impactKey(options);
   if (cache.impactKey === key) return;
   cache.postings.clear();
-  cache.cachedPostings = 0;
+  cache.cachedBytes = 0;
   cache.impactKey = key;
 }
 
@@ -291,8 +329,9 @@ function impactsOf(cache: IndexCache, list: PostingList, options: RankOptions): 
   const logNorm = dfr ? dfrNorms(cache, dfr.c) : normal;
   for (let i = 0; i < chunkIds.length; i++) {
     const id = chunkIds[i] ?? 0;
-    // A chunk written after the table was loaded (a concurrent ingest) waits for the next version.
-    if (id >= table.size) continue;
+    // A chunk written after the table was loaded (a concurrent ingest) waits for the next
+    // version; one deleted since (a hole) scores nothing. Either way its impact stays 0.
+    if (id >= table.size || table.documentId[id] === 0) continue;
     const at = i * FIELD_COUNT;
     const nat = id * FIELD_COUNT;
     const tf =
@@ -315,7 +354,32 @@ function impactsOf(cache: IndexCache, list: PostingList, options: RankOptions): 
     impacts[i] = impact;
     if (impact > maxImpact) maxImpact = impact;
   }
-  return { chunkIds, fieldTf, impacts, maxImpact, occurrences };
+  const keepTf = table.chunkCount <= CACHE_LIMITS.fieldTfChunks;
+  return { chunkIds, impacts, maxImpact, occurrences, fieldTf: keepTf ? fieldTf : undefined };
+}
+
+/** A list whose impacts were stored for this cache's key (see storedImpactKey). */
+function storedImpacts(
+  cache: IndexCache,
+  list: PostingList,
+  impacts: Float32Array,
+  options: RankOptions,
+): TermImpacts {
+  let maxImpact = 0;
+  for (const v of impacts) if (v > maxImpact) maxImpact = v;
+  const w = options.fieldWeights;
+  const occurrences =
+    options.dfr && options.dfr.weight > 0
+      ? weightedOccurrences(list.fieldTf, [w.title, w.heading, w.body, w.tags])
+      : 0;
+  const keepTf = cache.table.chunkCount <= CACHE_LIMITS.fieldTfChunks;
+  return {
+    chunkIds: list.chunkIds,
+    impacts,
+    maxImpact,
+    occurrences,
+    fieldTf: keepTf ? list.fieldTf : undefined,
+  };
 }
 
 async function loadPostings(
@@ -335,20 +399,57 @@ async function loadPostings(
   }
   const missing = terms.filter((t) => !cache.postings.has(t));
   if (missing.length === 0) return;
-  const loaded = await store.postings(missing);
+  const loaded = await store.postings(missing, storedImpactKey(cache, options));
   const wanted = new Set(terms);
   for (const [term, list] of loaded) {
     if (cache.postings.has(term)) continue;
+    const entry = list.impacts
+      ? storedImpacts(cache, list, list.impacts, options)
+      : impactsOf(cache, list, options);
+    const bytes = entryBytes(entry);
     // Over the bound, the least recently used lists go, but never one this query needs.
-    for (const [old, entry] of cache.postings) {
-      if (cache.cachedPostings + list.chunkIds.length <= MAX_CACHED_POSTINGS) break;
+    for (const [old, cached] of cache.postings) {
+      if (cache.cachedBytes + bytes <= MAX_CACHED_BYTES) break;
       if (wanted.has(old)) continue;
       cache.postings.delete(old);
-      cache.cachedPostings -= entry.chunkIds.length;
+      cache.cachedBytes -= entryBytes(cached);
     }
-    cache.postings.set(term, impactsOf(cache, list, options));
-    cache.cachedPostings += list.chunkIds.length;
+    cache.postings.set(term, entry);
+    cache.cachedBytes += bytes;
   }
+}
+
+/**
+ * The cached lists of `terms` with their per-field counts, read again from the store where
+ * the cache dropped them, and In_expB2's F (the second stage's whole-document score needs
+ * both).
+ */
+async function fieldCounts(
+  store: Store,
+  cache: IndexCache,
+  terms: readonly string[],
+): Promise<Map<string, CountedPostingList>> {
+  const out = new Map<string, CountedPostingList>();
+  const missing: string[] = [];
+  for (const t of terms) {
+    const entry = cache.postings.get(t);
+    if (!entry) continue;
+    const { chunkIds, fieldTf, occurrences } = entry;
+    if (fieldTf) out.set(t, { chunkIds, fieldTf, occurrences });
+    else missing.push(t);
+  }
+  if (missing.length === 0) return out;
+  for (const [t, list] of await store.postings(missing)) {
+    const entry = cache.postings.get(t);
+    const same = entry !== undefined && list.chunkIds.length === entry.chunkIds.length;
+    out.set(t, same ? { ...list, occurrences: entry.occurrences } : list);
+    // Kept while the list is the one cached (the index may have changed since).
+    if (same && !entry.fieldTf) {
+      entry.fieldTf = list.fieldTf;
+      cache.cachedBytes += list.fieldTf.byteLength;
+    }
+  }
+  return out;
 }
 
 interface WeightedTerm {
@@ -363,13 +464,24 @@ interface WeightedTerm {
  */
 const RECHECK_SHRINK = 0.5;
 
+/**
+ * Scoring turns to completing the contenders' scores only once what the remaining terms
+ * could add is at most this share of the k-th best partial score: switching as soon as it
+ * is below (floor just above 0) leaves most chunks in contention, and completing them by
+ * search costs more than scoring the lists through.
+ */
+const SWITCH_FLOOR = 0.5;
+
 /** Relative slack on score bounds, so float rounding can never prune a chunk that belongs. */
 const BOUND_SLACK = 1 + 1e-9;
 
 interface Accumulated {
   /** Every chunk given a score (all must be zeroed afterwards). */
   readonly touched: Uint32Array;
-  /** The chunks that can still be among the best `keep`, scored in full: `touched` unless pruned. */
+  /**
+   * The chunks that can still be among the best `keep`, scored in full: `touched` unless
+   * pruned, and then the only ones whose scores are not zeroed already.
+   */
   readonly contenders: Uint32Array;
   readonly pruned: boolean;
 }
@@ -391,6 +503,7 @@ function accumulate(
   terms: readonly WeightedTerm[],
   allowedKbs: Uint8Array,
   keep: number,
+  groups?: Uint32Array,
 ): Accumulated {
   const { table, scores } = cache;
   const kbOf = table.kbId;
@@ -408,33 +521,36 @@ function accumulate(
   // below zero through rounding).
   const after = new Float64Array(lists.length);
   for (let i = lists.length - 2; i >= 0; i--) after[i] = (after[i + 1] ?? 0) + (lists[i + 1]?.bound ?? 0);
+  const someKbs = allowedKbs !== cache.allKbs;
   let touched = new Uint32Array(1024);
   let count = 0;
-  let best = 0;
+  // The best `keep` partial scores (of chunks, or of groups' best chunks) as they grow; none
+  // kept when every chunk is wanted.
+  const leaders = Number.isFinite(keep) ? new Leaders(keep, cache.leaderSlots, groups) : undefined;
+  let least = leaders ? 0 : Number.POSITIVE_INFINITY;
   let contenders: Uint32Array | undefined;
-  // The k-th best score is looked for again only once the bound has shrunk this much more.
+  // Contenders are filtered again only once the bound has shrunk this much more.
   let nextCheck = Number.POSITIVE_INFINITY;
   for (const [index, { list, factor }] of lists.entries()) {
     const remaining = after[index] ?? 0;
     const { chunkIds, impacts } = list;
     const df = chunkIds.length;
-    if (contenders) {
-      completeScores(scores, contenders, chunkIds, impacts, factor);
+    if (contenders && leaders) {
+      completeScores(scores, contenders, chunkIds, impacts, factor, leaders);
       // Fewer terms left, a higher floor: drop the contenders that fell out of reach.
       if (contenders.length > keep && remaining <= nextCheck) {
-        const threshold = kthLargest(scores, contenders, keep);
-        const floor = threshold - remaining * BOUND_SLACK;
-        if (floor > 0) contenders = survivors(scores, contenders, floor, true);
+        const floor = leaders.least - remaining * BOUND_SLACK;
+        if (floor > 0) contenders = survivors(scores, contenders, floor, cache.scratchIds, true);
         nextCheck = remaining * RECHECK_SHRINK;
       }
       continue;
     }
     for (let i = 0; i < df; i++) {
       const id = chunkIds[i] ?? 0;
-      // A hole in the chunk table (kb 0), a chunk past its end, another knowledge base.
-      if (allowedKbs[kbOf[id] ?? 0] !== 1) continue;
+      // A hole in the chunk table or a chunk past its end has impact 0 (impactsOf); another
+      // knowledge base is skipped, unless all are searched.
       const add = factor * (impacts[i] ?? 0);
-      if (add <= 0) continue;
+      if (add <= 0 || (someKbs && allowedKbs[kbOf[id] ?? 0] !== 1)) continue;
       const previous = scores[id] ?? 0;
       if (previous === 0) {
         if (count === touched.length) {
@@ -446,17 +562,102 @@ function accumulate(
       }
       const total = previous + add;
       scores[id] = total;
-      if (total > best) best = total;
+      if (total > least && leaders) {
+        leaders.offer(id, total);
+        least = leaders.least;
+      }
     }
     const slack = remaining * BOUND_SLACK;
-    if (count > keep && slack < best && remaining <= nextCheck) {
-      const threshold = kthLargest(scores, touched.subarray(0, count), keep);
-      if (threshold > slack) contenders = survivors(scores, touched.subarray(0, count), threshold - slack);
+    if (leaders && count > keep && slack <= least * SWITCH_FLOOR) {
+      contenders = survivors(scores, touched.subarray(0, count), least - slack, cache.scratchIds);
       nextCheck = remaining * RECHECK_SHRINK;
     }
   }
+  leaders?.clear();
   const all = touched.subarray(0, count);
   return { touched: all, contenders: contenders ?? all, pruned: contenders !== undefined };
+}
+
+/**
+ * The `k` best chunks by partial score so far, as a min-heap of distinct chunk ids that
+ * follows every score rising above its least: `least` is always the k-th best partial
+ * score (0 until k chunks have one), a lower bound of the k-th best final score. With
+ * `groups` (a group id by chunk id, e.g. its document), the k best groups by their best
+ * chunk's partial score instead.
+ */
+class Leaders {
+  private readonly ids: Uint32Array;
+  private readonly values: Float64Array;
+  private size = 0;
+  least = 0;
+
+  /** `slots`: heap position + 1 by chunk or group id (0 = not in the heap), all 0 outside a query. */
+  constructor(
+    private readonly k: number,
+    private readonly slots: Int32Array,
+    private readonly groups?: Uint32Array,
+  ) {
+    this.ids = new Uint32Array(k);
+    this.values = new Float64Array(k);
+  }
+
+  /** Records chunk `chunk`'s score `value`, above `least`. */
+  offer(chunk: number, value: number): void {
+    const { ids, values, slots } = this;
+    const id = this.groups ? (this.groups[chunk] ?? 0) : chunk;
+    let at = (slots[id] ?? 0) - 1;
+    // A group keeps its best chunk's score.
+    if (at >= 0 && value <= (values[at] ?? 0)) return;
+    if (at < 0) {
+      if (this.size < this.k) {
+        // Not full: add at the end, move up.
+        at = this.size++;
+        while (at > 0) {
+          const parent = (at - 1) >> 1;
+          const v = values[parent] ?? 0;
+          if (v <= value) break;
+          const pid = ids[parent] ?? 0;
+          ids[at] = pid;
+          values[at] = v;
+          slots[pid] = at + 1;
+          at = parent;
+        }
+        ids[at] = id;
+        values[at] = value;
+        slots[id] = at + 1;
+        if (this.size === this.k) this.least = values[0] ?? 0;
+        return;
+      }
+      // Full: the new chunk takes the least one's place.
+      slots[ids[0] ?? 0] = 0;
+      at = 0;
+    }
+    // The value at `at` grew: move it down.
+    const size = this.size;
+    for (;;) {
+      let child = 2 * at + 1;
+      if (child >= size) break;
+      if (child + 1 < size && (values[child + 1] ?? 0) < (values[child] ?? 0)) child++;
+      const v = values[child] ?? 0;
+      if (v >= value) break;
+      const cid = ids[child] ?? 0;
+      ids[at] = cid;
+      values[at] = v;
+      slots[cid] = at + 1;
+      at = child;
+    }
+    ids[at] = id;
+    values[at] = value;
+    slots[id] = at + 1;
+    if (size === this.k) this.least = values[0] ?? 0;
+  }
+
+  /** Zeroes the slots of the chunks held. */
+  clear(): void {
+    for (let i = 0; i < this.size; i++) this.slots[this.ids[i] ?? 0] = 0;
+    this.size = 0;
+    this.least = 0;
+  }
 }
 
 /** Adds one term's contribution to each contender (ascending ids) found in its posting list. */
@@ -466,6 +667,7 @@ function completeScores(
   chunkIds: Uint32Array,
   impacts: Float32Array,
   factor: number,
+  leaders: Leaders,
 ): void {
   const df = chunkIds.length;
   let pos = 0;
@@ -493,27 +695,32 @@ function completeScores(
     } else while (pos < df && (chunkIds[pos] ?? 0) < target) pos++;
     if (pos >= df) return;
     if (chunkIds[pos] === target) {
-      scores[target] = (scores[target] ?? 0) + factor * (impacts[pos] ?? 0);
+      const total = (scores[target] ?? 0) + factor * (impacts[pos] ?? 0);
+      scores[target] = total;
+      if (total > leaders.least) leaders.offer(target, total);
       pos++;
     }
   }
 }
 
-/** The chunks whose score is at least `floor`, ascending (as `ids` are, if `sorted`). */
-function survivors(scores: Float64Array, ids: Uint32Array, floor: number, sorted = false): Uint32Array {
+/**
+ * The chunks whose score is at least `floor`, ascending (as `ids` are, if `sorted`); the
+ * others' scores are zeroed (out of contention, they are not read again). `scratch` holds
+ * at least ids.length values.
+ */
+function survivors(
+  scores: Float64Array,
+  ids: Uint32Array,
+  floor: number,
+  scratch: Uint32Array,
+  sorted = false,
+): Uint32Array {
   let n = 0;
-  for (const id of ids) if ((scores[id] ?? 0) >= floor) n++;
-  const out = new Uint32Array(n);
-  let k = 0;
-  for (const id of ids) if ((scores[id] ?? 0) >= floor) out[k++] = id;
+  for (const id of ids)
+    if ((scores[id] ?? 0) >= floor) scratch[n++] = id;
+    else scores[id] = 0;
+  const out = scratch.slice(0, n);
   return sorted ? out : out.sort();
-}
-
-/** The k-th largest score among `ids` (k ≤ ids.length). */
-function kthLargest(scores: Float64Array, ids: Uint32Array, k: number): number {
-  const values = new Float64Array(ids.length);
-  for (let i = 0; i < ids.length; i++) values[i] = scores[ids[i] ?? 0] ?? 0;
-  return kthLargestValue(values, k);
 }
 
 /** The k-th largest of `values` (1 ≤ k ≤ values.length), by quickselect; reorders `values`. */
@@ -584,14 +791,22 @@ function scorePass(
   // Chunks needed: `capacity` of them, or enough to hold `capacity` documents' best chunks.
   const fetch = Math.max(capacity * 4, 64);
   const grouped = perDocument && options.otherChunksWeight > 0;
-  const keep = exhaustive || grouped ? Number.POSITIVE_INFINITY : perDocument ? fetch : capacity;
-  const { touched, contenders, pruned } = accumulate(cache, terms, allowedKbs, keep);
+  // Per document, the bound is the capacity-th best document's best chunk: a chunk below
+  // it is neither among the best chunks nor the best chunk of one of the best documents.
+  const keep = exhaustive || grouped ? Number.POSITIVE_INFINITY : capacity;
+  const { touched, contenders, pruned } = accumulate(
+    cache,
+    terms,
+    allowedKbs,
+    keep,
+    perDocument ? table.documentId : undefined,
+  );
   const score = (id: number): number => scores[id] ?? 0;
   let hits: RankedChunk[] | undefined;
   if (!perDocument) {
     const best = topK(contenders, score, capacity);
     hits = best.map((id) => ({ chunkId: id, documentId: table.documentId[id] ?? 0, score: score(id) }));
-  } else if (!grouped && touched.length > capacity * 4) {
+  } else if (!grouped && (pruned || touched.length > capacity * 4)) {
     // The best few chunks usually already hold `capacity` distinct documents: then those
     // are the top documents by best chunk, and grouping every touched chunk is not needed.
     const seen = new Set<number>();
@@ -610,7 +825,7 @@ function scorePass(
     hits = groupDocuments(cache, touched, options, capacity);
   }
   const candidates = touched.length;
-  for (const id of touched) scores[id] = 0;
+  for (const id of pruned ? contenders : touched) scores[id] = 0;
   if (!hits) return scorePass(cache, terms, options, allowedKbs, perDocument, capacity, true);
   return { hits, candidates };
 }
@@ -747,12 +962,31 @@ async function expansionTerms(
   return sum > 0 ? chosen.map(([term, v]) => ({ term, weight: v / sum })) : [];
 }
 
+/**
+ * Has the store write its compact posting lists (Store.compactPostings) with this ranker's
+ * impacts for `options` (defaults: DEFAULT_RANK_OPTIONS), so that loading a list costs no
+ * computation while the index does not change; returns the postings written (0: current).
+ */
+export async function compactRanking(store: Store, options: Partial<RankOptions> = {}): Promise<number> {
+  const o: RankOptions = { ...DEFAULT_RANK_OPTIONS, ...options };
+  const cache = await indexCache(store);
+  return store.compactPostings({
+    key: storedImpactKey(cache, o),
+    // None for a list holding a chunk written after this table was loaded (no norms here).
+    of: (list) =>
+      (list.chunkIds[list.chunkIds.length - 1] ?? 0) < cache.table.size
+        ? impactsOf(cache, list, o).impacts
+        : undefined,
+  });
+}
+
 /** warmRanking reads every posting list when the index holds at most this many postings. */
 export const WARM_POSTINGS = 4_000_000;
 
 /**
  * Loads the in-memory ranking state ahead of the first query, e.g. right after a bulk load
- * or at server start: the chunk table and length norms, and every posting list when the
+ * or at server start: the store's compact posting lists, written if stale
+ * (compactRanking), the chunk table and length norms, and every posting list when the
  * index holds at most `maxPostings` (one pass over the index instead of one lookup per term
  * on first use). Optional: rankChunks loads what it needs on demand.
  */
@@ -762,17 +996,21 @@ export async function warmRanking(
   maxPostings = WARM_POSTINGS,
 ): Promise<void> {
   const o: RankOptions = { ...DEFAULT_RANK_OPTIONS, ...options };
+  await compactRanking(store, o);
   const cache = await indexCache(store);
   norms(cache, fieldBs(o));
   // What is already cached counts against the cache's bound.
-  const all = await store.allPostings(Math.min(maxPostings, MAX_CACHED_POSTINGS - cache.cachedPostings));
+  const perPosting = cache.table.chunkCount <= CACHE_LIMITS.fieldTfChunks ? 8 + 2 * FIELD_COUNT : 8;
+  const room = Math.floor((MAX_CACHED_BYTES - cache.cachedBytes) / perPosting);
+  const all = await store.allPostings(Math.min(maxPostings, room));
   // Nothing to add when the index is too large, or changed while it was read.
   if (!all || CACHES.get(store) !== cache) return;
   useImpactKey(cache, o);
   for (const [term, list] of all) {
     if (cache.postings.has(term)) continue;
-    cache.postings.set(term, impactsOf(cache, list, o));
-    cache.cachedPostings += list.chunkIds.length;
+    const entry = impactsOf(cache, list, o);
+    cache.postings.set(term, entry);
+    cache.cachedBytes += entryBytes(entry);
   }
 }
 
@@ -820,8 +1058,24 @@ export async function rankChunks(store: Store, request: RankRequest): Promise<Ra
     };
   });
   const memo = rerankMemo(cache.tokenStreams);
-  const secondStage = (first: readonly RankedChunk[], scored: readonly WeightedTerm[], perDoc: boolean) =>
-    rerank(
+  const secondStage = async (
+    first: readonly RankedChunk[],
+    scored: readonly WeightedTerm[],
+    perDoc: boolean,
+  ): Promise<RankedChunk[]> => {
+    // The whole-document score reads per-field counts, for documents of several chunks only.
+    const longer =
+      perDoc &&
+      options.documentWeight > 0 &&
+      first.some((h) => documentChunkCount(cache.table, h.documentId) > 1);
+    const postings = longer
+      ? await fieldCounts(
+          store,
+          cache,
+          scored.map((t) => t.term),
+        )
+      : new Map();
+    return rerank(
       store,
       first,
       {
@@ -830,7 +1084,7 @@ export async function rankChunks(store: Store, request: RankRequest): Promise<Ra
         scoredTerms: scored,
         table: cache.table,
         avgLengths: cache.avgLengths,
-        postings: cache.postings,
+        postings,
         k1: options.k1,
         b: options.b,
         fieldB: fieldBs(options),
@@ -843,6 +1097,7 @@ export async function rankChunks(store: Store, request: RankRequest): Promise<Ra
       },
       memo,
     );
+  };
   let expansion: WeightedTerm[] = [];
   if (options.feedback && options.feedback.docs > 0 && options.feedback.terms > 0) {
     // Feedback documents are the best of the full first ranking (both stages).
@@ -897,7 +1152,8 @@ function allowedKbs(cache: IndexCache, kbIds: readonly number[]): Uint8Array {
   if (kbIds.length === 0) return cache.allKbs;
   const allowed = new Uint8Array(cache.allKbs.length);
   for (const kb of kbIds) if (kb > 0 && kb < allowed.length) allowed[kb] = cache.allKbs[kb] ?? 0;
-  return allowed;
+  // Every knowledge base there is: the same as none named (accumulate skips the test).
+  return allowed.every((v, kb) => v === cache.allKbs[kb]) ? cache.allKbs : allowed;
 }
 
 /** The hits whose documents pass the filter, in order. */

@@ -4,7 +4,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { indexText } from '../text/analyze.js';
-import type { ChunkInput, DocumentInput, Store } from './store.js';
+import type { ChunkInput, DocumentInput, PostingList, Store } from './store.js';
 
 export type OpenStore = () => Promise<Store>;
 
@@ -320,6 +320,53 @@ export function describeStoreContract(name: string, open: OpenStore, skip: reado
       expect(table.kbId[second]).toBe(kbId);
       expect([...table.fieldLengths.subarray(first * 4, first * 4 + 4)]).toEqual([1, 0, 3, 0]);
       expect([...table.fieldLengths.subarray(second * 4, second * 4 + 4)]).toEqual([0, 0, 2, 0]);
+    });
+
+    test('gives the same posting lists after compactPostings, and after changes made since', async () => {
+      const { kbId, sourceId } = await setup();
+      const write = (key: string, texts: string[], hash = `h-${key}`) =>
+        store.upsertDocument({
+          kbId,
+          sourceId,
+          document: documentInput(key, { hash }),
+          chunks: texts.map((t, i) => chunkInput(i, t)),
+        });
+      const a = await write('a', ['walrus seal seal', 'seal only']);
+      const b = await write('b', ['walrus heron']);
+      await write('c', ['heron ibis', 'ibis walrus ibis']);
+      const terms = ['walrus', 'seal', 'heron', 'ibis', 'onli', 'otter', 'absent'];
+      const snapshot = async (): Promise<Record<string, [number[], number[]]>> => {
+        const lists = await store.postings(terms);
+        const all = (await store.allPostings(1000)) ?? new Map<string, PostingList>();
+        const out: Record<string, [number[], number[]]> = {};
+        for (const t of terms) {
+          const list = lists.get(t)!;
+          out[t] = [[...list.chunkIds], [...list.fieldTf]];
+          const fromAll = all.get(t);
+          expect([[...(fromAll?.chunkIds ?? [])], [...(fromAll?.fieldTf ?? [])]]).toEqual(out[t]);
+        }
+        return out;
+      };
+      const before = await snapshot();
+      expect(await store.compactPostings()).toBeGreaterThanOrEqual(0);
+      expect(await snapshot()).toEqual(before);
+      // Current: nothing to write again.
+      expect(await store.compactPostings()).toBe(0);
+      // Replacing the last document reuses its chunk ids on SQLite; a new document adds some,
+      // a deleted one leaves holes: every list stays what the full-text index says.
+      await write('c', ['otter ibis'], 'h-c2');
+      await write('d', ['otter walrus walrus']);
+      await store.deleteDocument(a.id);
+      const changed = await snapshot();
+      expect(changed.seal).toEqual([[], []]);
+      expect(changed.otter?.[0]).toHaveLength(2);
+      expect(changed.walrus?.[0]).toHaveLength(2);
+      await store.compactPostings();
+      expect(await snapshot()).toEqual(changed);
+      await store.deleteDocument(b.id);
+      const fewer = await snapshot();
+      expect(fewer.heron).toEqual([[], []]);
+      expect(fewer.walrus?.[0]).toHaveLength(1);
     });
 
     test('changes the index version on every write and keeps it between reads', async () => {

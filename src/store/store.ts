@@ -234,6 +234,19 @@ export interface PostingList {
   readonly chunkIds: Uint32Array;
   /** Occurrences per field: FIELD_COUNT values per posting, in INDEX_FIELDS order (capped at 65535). */
   readonly fieldTf: Uint16Array;
+  /** A value per posting stored with the list (StoredImpacts), when asked for by its key. */
+  readonly impacts?: Float32Array;
+}
+
+/**
+ * Values a ranker computes per posting (e.g. BM25 impacts), stored with the compact posting
+ * lists (Store.compactPostings) and handed back by `postings` to a caller asking with the
+ * same key. The key must name everything the values depend on.
+ */
+export interface StoredImpacts {
+  readonly key: string;
+  /** The values of `list`'s postings, or undefined to store none for this list. */
+  of(list: PostingList): Float32Array | undefined;
 }
 
 /** Counts that must all be zero in a consistent store. */
@@ -423,13 +436,25 @@ export interface Store {
   chunkTable(): Promise<ChunkTable>;
   /** Chunks holding each term, over every knowledge base (0 for unknown terms); cheap. */
   documentFrequencies(terms: readonly string[]): Promise<Map<string, number>>;
-  /** The posting list of each term (an empty list for unknown terms). */
-  postings(terms: readonly string[]): Promise<Map<string, PostingList>>;
+  /**
+   * The posting list of each term (an empty list for unknown terms), with the impacts stored
+   * under `impactKey` where there are any (see compactPostings).
+   */
+  postings(terms: readonly string[], impactKey?: string): Promise<Map<string, PostingList>>;
   /**
    * Every term's posting list, read in one pass (to warm a ranker), or undefined when the
    * index holds more than `maxPostings` postings in all.
    */
   allPostings(maxPostings: number): Promise<Map<string, PostingList> | undefined>;
+  /**
+   * Writes the store's compact copy of every posting list, where it keeps one (SQLite: see
+   * sqlite/posting-lists.ts), so `postings` and `allPostings` read it instead of the
+   * full-text index until chunks are added past it. Results never depend on it. Returns the
+   * postings written: 0 when the copy is already current (with the same `impacts` key) or
+   * the store keeps none. One pass over the whole index, in short write transactions: for
+   * after bulk loads and at start-up. With `impacts`, their values are stored too.
+   */
+  compactPostings(impacts?: StoredImpacts): Promise<number>;
   /** Those of `chunkIds` whose documents match `filter`. */
   filterChunks(chunkIds: readonly number[], filter: DocumentFilter): Promise<Set<number>>;
 

@@ -3,9 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { describeStoreContract } from '../store-contract.js';
+import { chunkInput, describeStoreContract, documentInput } from '../store-contract.js';
+import { FIELD_COUNT, type PostingList, type Store } from '../store.js';
 import { openSqliteStore } from './sqlite-store.js';
 import { LATEST_VERSION } from './migrations.js';
+import { encodePostingList } from './posting-lists.js';
 
 // SQLite runs every case of the contract; nothing is skipped.
 describeStoreContract('sqlite', () => Promise.resolve(openSqliteStore({ path: ':memory:' })));
@@ -33,5 +35,112 @@ describe('openSqliteStore', () => {
     const path = join(mkdtempSync(join(tmpdir(), 'shelf-')), 'shelf.db');
     writeFileSync(path, 'this is not sqlite '.repeat(100));
     expect(() => openSqliteStore({ path })).toThrow(expect.objectContaining({ code: 'STORE_CORRUPT' }));
+  });
+});
+
+describe('compact posting lists (SQLite)', () => {
+  const open = async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'shelf-')), 'shelf.db');
+    const store = openSqliteStore({ path });
+    const kb = await store.createKnowledgeBase('kb');
+    const source = await store.addSource({ kbId: kb.id, kind: 'text', location: 'x' });
+    const write = (key: string, text: string, hash = `h-${key}`) =>
+      store.upsertDocument({
+        kbId: kb.id,
+        sourceId: source.id,
+        document: documentInput(key, { hash }),
+        chunks: [chunkInput(0, text)],
+      });
+    // A second connection, to read and tamper with the tables as another process would.
+    const raw = new Database(path);
+    return { store, write, raw };
+  };
+  const ids = async (store: Store, term: string) => [...(await store.postings([term])).get(term)!.chunkIds];
+  const fakeList = (chunkIds: number[]) =>
+    encodePostingList({
+      chunkIds: Uint32Array.from(chunkIds),
+      fieldTf: new Uint16Array(chunkIds.length * FIELD_COUNT).fill(1),
+    });
+
+  it('reads the compact lists once written, and the index when a list is unreadable', async () => {
+    const { store, write, raw } = await open();
+    const a = await write('a', 'walrus seal');
+    await write('b', 'walrus');
+    const [chunk] = await store.getChunks(a.id);
+    const version = await store.indexVersion();
+    expect(await ids(store, 'walrus')).toHaveLength(2);
+    expect(await store.compactPostings()).toBe(3);
+    // Not a change to the index: rankers keep their caches.
+    expect(await store.indexVersion()).toBe(version);
+    expect(raw.prepare('SELECT count(*) AS n FROM posting_lists').get()).toEqual({ n: 2 });
+    // A list changed behind the store's back shows it is read from the compact table…
+    const fake = fakeList([chunk!.id]);
+    raw.prepare('UPDATE posting_lists SET ids = ?, tf = ? WHERE term = ?').run(fake.ids, fake.tf, 'walrus');
+    expect(await ids(store, 'walrus')).toEqual([chunk!.id]);
+    // …and a broken one is not: the full-text index answers.
+    raw.prepare('UPDATE posting_lists SET ids = ? WHERE term = ?').run(Buffer.from([1, 2, 3]), 'walrus');
+    expect(await ids(store, 'walrus')).toHaveLength(2);
+    // Lists of another format are not read at all.
+    raw.prepare('UPDATE posting_lists SET ids = ?, tf = ? WHERE term = ?').run(fake.ids, fake.tf, 'walrus');
+    raw.prepare('UPDATE posting_lists_state SET format = 0').run();
+    expect(await ids(store, 'walrus')).toHaveLength(2);
+    raw.close();
+    await store.close();
+  });
+
+  it('hands stored impacts back for their key only, while the lists are exact', async () => {
+    const { store, write, raw } = await open();
+    await write('a', 'walrus seal');
+    const b = await write('b', 'walrus');
+    const asFloats = { key: 'k1', of: (l: PostingList) => Float32Array.from(l.chunkIds, (id) => id / 10) };
+    expect(await store.compactPostings(asFloats)).toBe(3);
+    expect(await store.compactPostings(asFloats)).toBe(0);
+    const walrus = async (key?: string) => (await store.postings(['walrus'], key)).get('walrus')!;
+    const listed = await walrus('k1');
+    expect([...(listed.impacts ?? [])]).toEqual([...listed.chunkIds].map((id) => Math.fround(id / 10)));
+    expect((await walrus('other')).impacts).toBeUndefined();
+    expect((await walrus()).impacts).toBeUndefined();
+    // Another key: written again.
+    expect(await store.compactPostings({ ...asFloats, key: 'k2' })).toBe(3);
+    expect((await walrus('k1')).impacts).toBeUndefined();
+    expect((await walrus('k2')).impacts).toHaveLength(2);
+    // A malformed impacts blob is not handed back; the list still is.
+    raw.prepare('UPDATE posting_lists SET impacts = ? WHERE term = ?').run(Buffer.from([1, 2, 3]), 'walrus');
+    expect((await walrus('k2')).impacts).toBeUndefined();
+    expect((await walrus('k2')).chunkIds).toHaveLength(2);
+    // After a deletion the lists stay usable, their impacts do not.
+    await store.compactPostings({ ...asFloats, key: 'k3' });
+    await store.deleteDocument(b.id);
+    expect((await walrus('k3')).impacts).toBeUndefined();
+    expect((await walrus('k3')).chunkIds).toHaveLength(1);
+    raw.close();
+    await store.close();
+  });
+
+  it('forgets the compact lists once a chunk id they cover can be written again', async () => {
+    const { store, write, raw } = await open();
+    const a = await write('a', 'walrus');
+    await write('b', 'seal');
+    await store.compactPostings();
+    const state = () => raw.prepare('SELECT covered FROM posting_lists_state').all();
+    const [{ covered } = { covered: 0 }] = state() as { covered: number }[];
+    // Appending past the covered ids keeps them (the index answers for the new chunk)…
+    const c = await write('c', 'walrus');
+    expect(state()).toHaveLength(1);
+    expect(await ids(store, 'walrus')).toHaveLength(2);
+    // …and so does deleting, past them or below their highest id (no id can come back).
+    await store.deleteDocument(c.id);
+    await store.deleteDocument(a.id);
+    expect(state()).toHaveLength(1);
+    expect(await ids(store, 'walrus')).toEqual([]);
+    // Replacing the last document: SQLite gives its new chunk a freed id.
+    await write('b', 'otter', 'h-b2');
+    const otter = await ids(store, 'otter');
+    expect(otter).toHaveLength(1);
+    expect(otter[0]).toBeLessThanOrEqual(covered);
+    expect(state()).toHaveLength(0);
+    expect(await ids(store, 'seal')).toEqual([]);
+    raw.close();
+    await store.close();
   });
 });

@@ -4,6 +4,15 @@
  * synchronous; the methods are async so both backends share one async Store contract.
  */
 import { decodeOccurrences } from './occurrences.js';
+import {
+  COMPACT_SUPPORTED,
+  decodeImpacts,
+  decodePostingList,
+  encodeImpacts,
+  encodePostingList,
+  POSTING_FORMAT,
+  withoutDeleted,
+} from './posting-lists.js';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
@@ -161,6 +170,9 @@ function decodeDocsize(sz: Uint8Array, out: Uint32Array, at: number): void {
   }
 }
 
+/** Postings compactPostings holds in memory between reading the index and writing them. */
+const COMPACT_RUN = 1_000_000;
+
 /** Opens (creating and migrating if needed) the SQLite store at `options.path`. */
 export function openSqliteStore(options: SqliteStoreOptions): Store {
   const { path } = options;
@@ -289,6 +301,78 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
   const postingList = (term: string): PostingList => {
     const encoded = (stmt(occurrences).pluck().get(term) as string | null) ?? '';
     return decodeOccurrences(encoded);
+  };
+
+  // The compact posting lists (./posting-lists.ts), when they are exact for the current
+  // index: `exists` marks the chunks still there when some covered chunk was deleted.
+  interface CompactView {
+    readonly exists: Uint8Array | undefined;
+    /** The key of the stored impacts, if any. */
+    readonly impactKey: string | null;
+  }
+  const totalChanges = (): number => (stmt('SELECT total_changes() AS n').get() as { n: number }).n;
+  // Rows this connection wrote to the compact lists: no change to the index, so the index
+  // version leaves them out (a ranker keeps its cache while compactPostings runs).
+  let compactionChanges = 0;
+  const currentVersion = (): string => {
+    // data_version moves when another connection commits; total_changes when this one writes.
+    const other = stmt('PRAGMA data_version').pluck().get() as number;
+    return `${other}:${totalChanges() - compactionChanges}`;
+  };
+  let compactChecked: { version: string; view: CompactView | undefined } | undefined;
+  /** Runs one of compactPostings' writes, uncounted in the index version. */
+  const compactionWrite = <T>(fn: () => T): T => {
+    const before = totalChanges();
+    try {
+      return fn();
+    } finally {
+      compactionChanges += totalChanges() - before;
+      // The state may have changed under an unchanged version.
+      compactChecked = undefined;
+    }
+  };
+  const compactView = (): CompactView | undefined => {
+    if (!COMPACT_SUPPORTED) return undefined;
+    const version = currentVersion();
+    if (compactChecked?.version === version) return compactChecked.view;
+    let view: CompactView | undefined;
+    const state = stmt(
+      'SELECT format, covered, chunks, impact_key AS impactKey FROM posting_lists_state WHERE id = 1',
+    ).get() as { format: number; covered: number; chunks: number; impactKey: string | null } | undefined;
+    const maxId = (stmt('SELECT max(id) AS m FROM chunks').get() as { m: number | null }).m ?? 0;
+    if (state?.format === POSTING_FORMAT && maxId <= state.covered) {
+      // No chunk past the lists, none rewritten under them: only deletions can differ.
+      const count = (stmt('SELECT count(*) AS n FROM chunks').get() as { n: number }).n;
+      let exists: Uint8Array | undefined;
+      if (count !== state.chunks) {
+        exists = new Uint8Array(state.covered + 1);
+        for (const id of stmt('SELECT id FROM chunks').pluck().iterate() as IterableIterator<number>)
+          exists[id] = 1;
+      }
+      view = { exists, impactKey: state.impactKey };
+    }
+    compactChecked = { version, view };
+    return view;
+  };
+  /**
+   * The compact list of `term` (empty when absent), with its impacts when stored under
+   * `impactKey`, or undefined when it is unreadable.
+   */
+  const compactList = (view: CompactView, term: string, impactKey?: string): PostingList | undefined => {
+    const withImpacts = impactKey !== undefined && impactKey === view.impactKey && !view.exists;
+    const row = (
+      withImpacts
+        ? stmt('SELECT ids, tf, impacts FROM posting_lists WHERE term = ?')
+        : stmt('SELECT ids, tf FROM posting_lists WHERE term = ?')
+    )
+      .raw()
+      .get(term) as [Uint8Array, Uint8Array, Uint8Array | null] | undefined;
+    if (!row) return { chunkIds: new Uint32Array(0), fieldTf: new Uint16Array(0) };
+    const list = decodePostingList(row[0], row[1]);
+    if (!list) return undefined;
+    if (view.exists) return withoutDeleted(list, view.exists);
+    const impacts = row[2] ? decodeImpacts(row[2], list.chunkIds.length) : undefined;
+    return impacts ? { ...list, impacts } : list;
   };
 
   const writeDocuments = db.transaction(
@@ -540,13 +624,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
           .all(...kb.params) as { name: string; documents: number }[];
       }),
 
-    indexVersion: () =>
-      run(() => {
-        // data_version moves when another connection commits; total_changes when this one writes.
-        const other = stmt('PRAGMA data_version').pluck().get() as number;
-        const own = (stmt('SELECT total_changes() AS n').get() as { n: number }).n;
-        return `${other}:${own}`;
-      }),
+    indexVersion: () => run(currentVersion),
     chunkTable: () =>
       run((): ChunkTable => {
         const max = (stmt('SELECT max(id) AS m FROM chunks').get() as { m: number | null }).m ?? 0;
@@ -579,16 +657,33 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
         }
         return out;
       }),
-    postings: (terms) =>
+    postings: (terms, impactKey) =>
       run(() => {
+        const view = compactView();
         const out = new Map<string, PostingList>();
-        for (const t of terms) if (!out.has(t)) out.set(t, postingList(t));
+        for (const t of terms)
+          if (!out.has(t)) out.set(t, (view && compactList(view, t, impactKey)) ?? postingList(t));
         return out;
       }),
     allPostings: (maxPostings) =>
       run(() => {
         const out = new Map<string, PostingList>();
         let total = 0;
+        const view = compactView();
+        if (view) {
+          const bytes = (
+            stmt('SELECT sum(length(ids)) AS n FROM posting_lists').get() as { n: number | null }
+          ).n;
+          if ((bytes ?? 0) / 4 > maxPostings) return undefined;
+          const rows = stmt('SELECT term, ids, tf FROM posting_lists').raw().iterate() as IterableIterator<
+            [string, Uint8Array, Uint8Array]
+          >;
+          for (const [term, ids, tf] of rows) {
+            const list = decodePostingList(ids, tf) ?? postingList(term);
+            out.set(term, view.exists ? withoutDeleted(list, view.exists) : list);
+          }
+          return out;
+        }
         const rows = stmt(allOccurrences).raw().iterate() as IterableIterator<[string, string]>;
         for (const [term, encoded] of rows) {
           const list = decodeOccurrences(encoded);
@@ -599,6 +694,78 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
         }
         return out;
       }),
+    compactPostings: async (impacts) => {
+      if (!COMPACT_SUPPORTED) return 0;
+      const current = await run(compactView);
+      if (current && !current.exists && current.impactKey === (impacts?.key ?? null)) return 0;
+      // Written in short transactions, yielding between them, so writers and the event loop
+      // are not held up for the whole pass. The state row goes in first, unusable (a
+      // negative format, this pass's token): a chunk written at a covered id meanwhile
+      // deletes it (the trigger), and another pass replaces it; either way the lists never
+      // become usable. Chunks deleted meanwhile are dropped as lists are read.
+      const token = -1 - Math.floor(Math.random() * 2 ** 31);
+      const start = (): boolean =>
+        db
+          .transaction((): boolean => {
+            stmt('DELETE FROM posting_lists_state').run();
+            stmt('DELETE FROM posting_lists').run();
+            const covered = (stmt('SELECT max(id) AS m FROM chunks').get() as { m: number | null }).m ?? 0;
+            const chunks = (stmt('SELECT count(*) AS n FROM chunks').get() as { n: number }).n;
+            stmt('INSERT INTO posting_lists_state (id, format, covered, chunks) VALUES (1, ?, ?, ?)').run(
+              token,
+              covered,
+              chunks,
+            );
+            return true;
+          })
+          .immediate();
+      await run(() => compactionWrite(start));
+      const after = stmt(
+        `SELECT term, group_concat(${code}) FROM chunk_instances WHERE term > ? GROUP BY term`,
+      );
+      const insert = stmt(
+        'INSERT OR REPLACE INTO posting_lists (term, ids, tf, impacts) VALUES (?, ?, ?, ?)',
+      );
+      // One run of terms (in term order, after `last`) read from the index, then written.
+      const step = db.transaction((last: string): { last: string; written: number } | undefined => {
+        const lists: [string, PostingList][] = [];
+        let buffered = 0;
+        // The connection cannot write while a statement reads: the run is read first.
+        for (const [term, encoded] of after.raw().iterate(last) as IterableIterator<[string, string]>) {
+          const list = decodeOccurrences(encoded);
+          lists.push([term, list]);
+          buffered += list.chunkIds.length;
+          // Leaving the loop early resets the statement.
+          if (buffered >= COMPACT_RUN) break;
+        }
+        if (lists.length === 0) return undefined;
+        for (const [term, list] of lists) {
+          const { ids, tf } = encodePostingList(list);
+          const values = impacts?.of(list);
+          insert.run(term, ids, tf, values?.length === list.chunkIds.length ? encodeImpacts(values) : null);
+        }
+        return { last: lists[lists.length - 1]?.[0] ?? last, written: buffered };
+      });
+      let written = 0;
+      let last = '';
+      for (;;) {
+        const done = await run(() => compactionWrite(() => step.immediate(last)));
+        if (!done) break;
+        written += done.written;
+        last = done.last;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      await run(() =>
+        compactionWrite(() =>
+          stmt('UPDATE posting_lists_state SET format = ?, impact_key = ? WHERE id = 1 AND format = ?').run(
+            POSTING_FORMAT,
+            impacts?.key ?? null,
+            token,
+          ),
+        ),
+      );
+      return written;
+    },
     filterChunks: (chunkIds, filter) =>
       run(() => {
         if (chunkIds.length === 0) return new Set<number>();
