@@ -5,11 +5,12 @@
  * failed attempt, retried when its error may pass; failures of single files inside a
  * directory are part of a successful report.
  */
-import { MESSAGES, ShelfError } from '../core/errors.js';
+import { MESSAGES, ShelfError, toShelfError } from '../core/errors.js';
 import type { Embedder } from '../embed/embedder.js';
 import { EMBED_KB, runEmbedding } from '../embed/embeddings.js';
 import { embedderFromConfig } from '../embed/openai-embedder.js';
 import { addSource, syncSource, type IngestContext, type SyncReport } from '../ingest/ingest.js';
+import { removeUpload, uploadsDir } from '../ingest/uploads.js';
 import type { JobRecord, NewJob, SourceOptions, Store } from '../store/store.js';
 import { RETRYABLE_KINDS, type JobHandler, type JobOutcome } from './worker.js';
 
@@ -84,17 +85,33 @@ export function ingestHandlers(base: IngestBase): Record<string, JobHandler> {
       const p = job.payload;
       if (typeof p.kb !== 'string' || typeof p.location !== 'string')
         throw payloadError(job, 'kb and location must be strings');
+      const location = p.location;
+      // An uploaded file that will never become a source is deleted (see ingest/uploads.ts).
+      const uploads = uploadsDir(base.config.home);
       const kb = await store.getKnowledgeBase(p.kb);
-      if (!kb) throw new ShelfError('KB_NOT_FOUND', { name: p.kb });
-      const report = await addSource(
-        { ...base, progress, signal },
-        {
-          kb,
-          location: p.location,
-          ...(p.options !== undefined ? { options: p.options as SourceOptions } : {}),
-          ...(typeof p.refreshIntervalS === 'number' ? { refreshIntervalS: p.refreshIntervalS } : {}),
-        },
-      );
+      if (!kb) {
+        await removeUpload(uploads, location);
+        throw new ShelfError('KB_NOT_FOUND', { name: p.kb });
+      }
+      const discard = async (): Promise<void> => {
+        if (!(await store.findSource(kb.id, location))) await removeUpload(uploads, location);
+      };
+      let report: SyncReport;
+      try {
+        report = await addSource(
+          { ...base, progress, signal },
+          {
+            kb,
+            location,
+            ...(p.options !== undefined ? { options: p.options as SourceOptions } : {}),
+            ...(typeof p.refreshIntervalS === 'number' ? { refreshIntervalS: p.refreshIntervalS } : {}),
+          },
+        );
+      } catch (e) {
+        // Reading or parsing a new input failed for good (a retry would need the file).
+        if (!RETRYABLE_KINDS.has(toShelfError(e).kind)) await discard();
+        throw e;
+      }
       return outcomeOf(report);
     },
     [SYNC_SOURCE]: async ({ job, progress, signal }) => {

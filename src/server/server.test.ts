@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -464,5 +464,48 @@ describe('HTTP API sources from paths and uploads', () => {
     expect(readdirSync(join(api.home, 'uploads')).length).toBe(uploads);
     const jobs = await json(await api.call('/v1/jobs?state=queued'));
     expect(jobs.total).toBe(0);
+  });
+
+  /** Uploads `text` as `name` into `kb` and waits for its job. */
+  const upload = async (kb: string, name: string, text: string): Promise<Json> => {
+    const form = new FormData();
+    form.set('file', new Blob([text]), name);
+    const r = await api.call(`/v1/knowledgebases/${kb}/sources`, { method: 'POST', body: form });
+    expect(r.status).toBe(202);
+    const { job } = (await r.json()) as { job: { id: number } };
+    return await api.waitForJob(job.id);
+  };
+  const uploaded = (): string[] => readdirSync(join(api.home, 'uploads'));
+
+  it("deletes an uploaded file with its source, and a knowledge base's uploads with it", async () => {
+    const before = uploaded();
+    expect((await upload('books', 'select.md', '# Select\n\nselect(2) waits on descriptors.\n')).state).toBe(
+      'succeeded',
+    );
+    const added = uploaded().filter((d) => !before.includes(d));
+    expect(added).toHaveLength(1);
+    const sources = (await json(await api.call('/v1/knowledgebases/books/sources'))).items as Json[];
+    const source = sources.find((x) => String(x.location).includes(added[0]!));
+    expect(source).toBeDefined();
+    const del = await api.call(`/v1/knowledgebases/books/sources/${String(source!.id)}`, {
+      method: 'DELETE',
+    });
+    expect(del.status).toBe(204);
+    expect(uploaded()).toEqual(before);
+
+    await api.call('/v1/knowledgebases', { method: 'POST', json: { name: 'scratch' } });
+    expect((await upload('scratch', 'poll.md', '# Poll\n\npoll(2) too.\n')).state).toBe('succeeded');
+    expect(uploaded()).toHaveLength(before.length + 1);
+    expect((await api.call('/v1/knowledgebases/scratch', { method: 'DELETE' })).status).toBe(204);
+    expect(uploaded()).toEqual(before);
+    // A path of the user's own is never deleted with its source.
+    expect(existsSync(join(root, 'sockets.md'))).toBe(true);
+  });
+
+  it('deletes an upload that failed to ingest for good, since no source refers to it', async () => {
+    const before = uploaded();
+    const done = await upload('books', 'broken.pdf', '%PDF-1.7\n' + 'garbage '.repeat(50));
+    expect(done).toMatchObject({ state: 'failed' });
+    expect(uploaded()).toEqual(before);
   });
 });

@@ -9,12 +9,12 @@
  * `errors.ts` maps from the catalogue.
  */
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import multipart from '@fastify/multipart';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { App } from '../app.js';
 import { ShelfError } from '../core/errors.js';
 import { ingestHandlers } from '../jobs/ingest-jobs.js';
+import { uploadsDir } from '../ingest/uploads.js';
 import { startScheduler, type Scheduler } from '../jobs/scheduler.js';
 import { startWorker, type Worker } from '../jobs/worker.js';
 import { warmRanking } from '../search/rank.js';
@@ -137,7 +137,7 @@ export async function buildHttp(options: HttpOptions): Promise<FastifyInstance> 
   let document: unknown;
   const routes: RouteSpec[] = buildRoutes({
     app,
-    uploadsDir: join(app.config.home, 'uploads'),
+    uploadsDir: uploadsDir(app.config.home),
     onJobQueued: options.onJobQueued ?? (() => undefined),
     version,
     openApi: () => (document ??= openApiDocument(routes, { version })),

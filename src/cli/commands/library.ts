@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { EXIT_CODES, ShelfError, toShelfError } from '../../core/errors.js';
 import type { SyncReport } from '../../ingest/ingest.js';
+import { removeUpload, uploadsDir } from '../../ingest/uploads.js';
 import { kbOption, wholeNumber, withFilters, type CliContext } from '../context.js';
 import {
   formatDocuments,
@@ -54,7 +55,10 @@ export function register(program: Command, ctx: CliContext): void {
     .description('delete a knowledge base with all its sources and documents')
     .action(async (name: string) => {
       const k = await ctx.requireKb(name);
-      await ctx.app().store.deleteKnowledgeBase(k.id);
+      const { store, config } = ctx.app();
+      const sources = await store.listSources(k.id);
+      await store.deleteKnowledgeBase(k.id);
+      for (const source of sources) await removeUpload(uploadsDir(config.home), source.location);
       io.stdout.write(`Deleted knowledge base "${k.name}".\n`);
     });
   kb.command('set-primer <name> [primer]')
@@ -185,6 +189,7 @@ export function register(program: Command, ctx: CliContext): void {
           const s = await store.getSource(id);
           if (!s) throw new ShelfError('SOURCE_NOT_FOUND', { id });
           await store.deleteSource(id);
+          await removeUpload(uploadsDir(ctx.app().config.home), s.location);
           io.stdout.write(`Removed source ${id} <${s.location}>.\n`);
         } else {
           const d = await store.getDocument(id);
