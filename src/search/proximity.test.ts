@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { analyze } from '../text/analyze.js';
 import {
+  feedbackVector,
   proximityBonus as bonusOf,
   occurrencesIn,
   tokenStream,
@@ -111,6 +112,46 @@ describe('proximityBonus', () => {
         const want = oracle(fields, q2, OPTIONS.window);
         expect(proximityBonus(fields, q2, OPTIONS)).toBeCloseTo(want, 10);
         expect(proximityBonus(fields, q2, OPTIONS)).toBeCloseTo(want, 10);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("counts feedback terms from a token stream exactly as analysing each field's text does", () => {
+    // The counts relevance feedback read from analyze() before it shared proximity's streams.
+    const direct = (fields: readonly string[]): Map<string, number> => {
+      const counts = new Map<string, number>();
+      for (const text of fields)
+        for (const t of analyze(text))
+          if (!t.stop && !t.compound && /^[a-z][a-z0-9]{1,19}$/.test(t.term))
+            counts.set(t.term, (counts.get(t.term) ?? 0) + 1);
+      return counts;
+    };
+    const word = fc.constantFrom(
+      'Heat',
+      'transfers',
+      'the',
+      'of',
+      'TcpListener::bind',
+      'snake_case_name',
+      'v1.2.3',
+      '1984',
+      'x',
+      'Café',
+      'naïve',
+      'Content-Type',
+      "don't",
+      'abcdefghijklmnopqrstuvwxyz',
+      'fooBar2',
+      '!!',
+    );
+    const text = fc.array(word, { maxLength: 12 }).map((w) => w.join(' '));
+    fc.assert(
+      fc.property(fc.array(text, { minLength: 3, maxLength: 3 }), (fields) => {
+        const want = direct(fields);
+        const got = feedbackVector(tokenStream(fields));
+        expect(got.counts).toEqual(want);
+        expect(got.length).toBe([...want.values()].reduce((a, b) => a + b, 0));
       }),
       { numRuns: 300 },
     );

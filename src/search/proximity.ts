@@ -78,11 +78,19 @@ export function queryPairs(query: string, terms: readonly ProximityTerm[]): Set<
   return pairs;
 }
 
-/** A raw token's analysed terms and length (how many terms the index counts for it). */
-interface AnalysedToken {
+/**
+ * A raw token's analysed terms (distinct), the terms relevance feedback counts (content
+ * words: no stop words, no compound wholes, starting with a letter; as often as analysis
+ * gives them), and its length (how many terms the index counts for it).
+ */
+export interface AnalysedToken {
   readonly terms: readonly string[];
+  readonly feedback: readonly string[];
   readonly length: number;
 }
+
+/** Feedback terms must start with a letter (no citation numbers or years) and be short. */
+const FEEDBACK_TERM = /^[a-z][a-z0-9]{1,19}$/;
 
 /**
  * Raw tokens already analysed, like analyze.ts's stem cache: a pure function's results,
@@ -96,7 +104,13 @@ function analyseToken(raw: string): AnalysedToken {
   let token = TOKEN_CACHE.get(raw);
   if (token === undefined) {
     const analysed = analyze(raw);
-    token = { terms: [...new Set(analysed.map((t) => t.term))], length: analysed.length };
+    token = {
+      terms: [...new Set(analysed.map((t) => t.term))],
+      feedback: analysed
+        .filter((t) => !t.stop && !t.compound && FEEDBACK_TERM.test(t.term))
+        .map((t) => t.term),
+      length: analysed.length,
+    };
     if (TOKEN_CACHE.size >= TOKEN_CACHE_LIMIT) TOKEN_CACHE.clear();
     TOKEN_CACHE.set(raw, token);
   }
@@ -117,14 +131,15 @@ export interface Occurrences {
  * chunk: the same candidates come back across queries.
  */
 export interface TokenStream {
-  readonly tokens: readonly (readonly string[])[];
+  /** The raw tokens that have terms, analysed. */
+  readonly tokens: readonly AnalysedToken[];
   readonly positions: Uint32Array;
   /** The text's analysed length (all terms, as the index counts them). */
   readonly length: number;
 }
 
 export function tokenStream(fields: readonly string[]): TokenStream {
-  const tokens: (readonly string[])[] = [];
+  const tokens: AnalysedToken[] = [];
   const positions: number[] = [];
   let length = 0;
   const rawToken = new RegExp(RAW_TOKEN.source, RAW_TOKEN.flags);
@@ -134,7 +149,7 @@ export function tokenStream(fields: readonly string[]): TokenStream {
       const token = analyseToken(match[0]);
       length += token.length;
       if (token.terms.length > 0) {
-        tokens.push(token.terms);
+        tokens.push(token);
         positions.push(position);
       }
       position++;
@@ -148,8 +163,8 @@ export function occurrencesIn(stream: TokenStream, terms: readonly ProximityTerm
   const index = new Map(terms.map((t, i) => [t.term, i]));
   const found: number[] = [];
   const positions: number[] = [];
-  stream.tokens.forEach((tokenTerms, n) => {
-    for (const term of tokenTerms) {
+  stream.tokens.forEach((token, n) => {
+    for (const term of token.terms) {
       const i = index.get(term);
       if (i === undefined) continue;
       found.push(i);
@@ -157,6 +172,24 @@ export function occurrencesIn(stream: TokenStream, terms: readonly ProximityTerm
     }
   });
   return { terms: found, positions, length: stream.length };
+}
+
+/** A text's content-word counts as relevance feedback reads them, and their total. */
+export interface TermVector {
+  readonly counts: Map<string, number>;
+  readonly length: number;
+}
+
+/** The feedback term counts of a token stream's text (the same as analysing the text again). */
+export function feedbackVector(stream: TokenStream): TermVector {
+  const counts = new Map<string, number>();
+  let length = 0;
+  for (const token of stream.tokens)
+    for (const term of token.feedback) {
+      counts.set(term, (counts.get(term) ?? 0) + 1);
+      length++;
+    }
+  return { counts, length };
 }
 
 /** The proximity bonus of one text, from its query-term occurrences. */

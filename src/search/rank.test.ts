@@ -395,4 +395,52 @@ describe('rankChunks', () => {
     expect((await rankChunks(tooLarge, query)).hits).toEqual(cold.hits);
     expect(lookups).toBe(1);
   });
+
+  it("reads every chunk's text at warm-up for a small index, and none at query time", async () => {
+    const docs = [
+      { title: 'Serial', chunks: ['uart baud rate settings', 'the kernel boots over the uart'] },
+      { title: 'Memory', chunks: ['paging tables map pages', 'uart paging notes'] },
+      { title: 'Disks', chunks: ['block devices and uart consoles'] },
+    ];
+    const { kbId } = await fill(store, docs);
+    const reads: number[] = [];
+    const counting = (base: Store): Store => ({
+      ...base,
+      getChunksWithDocuments: (ids) => {
+        reads.push(ids.length);
+        return base.getChunksWithDocuments(ids);
+      },
+    });
+    const query = { query: 'uart paging', kbIds: [kbId], limit: 10 };
+    const cold = await rankChunks(counting(store), query);
+    expect(reads.length).toBeGreaterThan(0);
+
+    const small = openSqliteStore({ path: ':memory:' });
+    const warmed = counting(small);
+    try {
+      await fill(small, docs);
+      await warmRanking(warmed);
+      expect(reads.slice(-1)).toEqual([5]);
+      reads.length = 0;
+      const warm = await rankChunks(warmed, query);
+      expect(reads).toEqual([]);
+      expect(warm.hits).toEqual(cold.hits);
+      expect(warm.expansion).toEqual(cold.expansion);
+    } finally {
+      await small.close();
+    }
+
+    const kept = CACHE_LIMITS.warmStreamChunks;
+    const large = openSqliteStore({ path: ':memory:' });
+    try {
+      CACHE_LIMITS.warmStreamChunks = 4;
+      await fill(large, docs);
+      reads.length = 0;
+      await warmRanking(counting(large));
+      expect(reads).toEqual([]);
+    } finally {
+      CACHE_LIMITS.warmStreamChunks = kept;
+      await large.close();
+    }
+  });
 });

@@ -15,11 +15,11 @@
  */
 import type { ChunkTable, DocumentFilter, FieldWeights, PostingList, Store } from '../store/store.js';
 import { FIELD_COUNT } from '../store/store.js';
-import { analyze, analyzeQuery, type QueryTerm } from '../text/analyze.js';
+import { analyzeQuery, type QueryTerm } from '../text/analyze.js';
 import { inExpB2Factor, weightedOccurrences, type DfrOptions } from './dfr.js';
-import type { ProximityOptions, TokenStream } from './proximity.js';
+import { feedbackVector, type ProximityOptions, type TermVector } from './proximity.js';
 import { documentChunkCount, type CountedPostingList } from './document-score.js';
-import { rerank, rerankMemo } from './rerank.js';
+import { readStreams, rerank, rerankMemo, StreamCache } from './rerank.js';
 
 /** RM3 settings. */
 export interface FeedbackOptions {
@@ -133,7 +133,15 @@ const MAX_CACHED_BYTES = 384 * 2 ** 20;
  * multi-chunk document is among the hits. A setting, not a constant, so tests can take
  * either path.
  */
-export const CACHE_LIMITS = { fieldTfChunks: 250_000 };
+export const CACHE_LIMITS = {
+  fieldTfChunks: 250_000,
+  /**
+   * warmRanking analyses every chunk's text for the second stage when the index has at most
+   * this many chunks, so the proximity bonus and relevance feedback never read a text back
+   * at query time: about 5 KB a SciFact chunk (bench/README.md, Peers).
+   */
+  warmStreamChunks: 20_000,
+};
 
 /**
  * A term's posting list as the ranker keeps it: with each chunk's BM25F saturation
@@ -186,14 +194,8 @@ interface IndexCache {
   readonly allKbs: Uint8Array;
   /** Feedback term counts by chunk id. */
   readonly feedbackVectors: Map<number, TermVector>;
-  /** Second-stage candidates' token streams by chunk id (./rerank.ts). */
-  readonly tokenStreams: Map<number, TokenStream>;
-}
-
-interface TermVector {
-  readonly counts: ReadonlyMap<string, number>;
-  /** Terms counted. */
-  readonly length: number;
+  /** Candidates' token streams by chunk id, for proximity and feedback (./rerank.ts). */
+  readonly tokenStreams: StreamCache;
 }
 
 const CACHES = new WeakMap<Store, IndexCache>();
@@ -236,7 +238,7 @@ async function indexCache(store: Store): Promise<IndexCache> {
     docChunk: new Uint32Array(maxDoc + 1),
     allKbs,
     feedbackVectors: new Map(),
-    tokenStreams: new Map(),
+    tokenStreams: new StreamCache(),
   };
   CACHES.set(store, cache);
   return cache;
@@ -902,12 +904,13 @@ function prune(
   return (bounded.length > 0 ? bounded : rarestFirst.slice(0, 1)).slice(0, options.maxTerms);
 }
 
-const FEEDBACK_TERM = /^[a-z][a-z0-9]{1,19}$/;
-
 /** Chunks whose feedback term counts are kept per index version (they recur across queries). */
 const MAX_FEEDBACK_VECTORS = 4096;
 
-/** Term counts of each chunk's document title, heading path and text, as feedback reads them. */
+/**
+ * Term counts of each chunk's document title, heading path and text, as feedback reads them,
+ * from the token streams proximity reads too (one read and one analysis per candidate).
+ */
 async function feedbackVectors(
   store: Store,
   cache: IndexCache,
@@ -915,18 +918,11 @@ async function feedbackVectors(
 ): Promise<TermVector[]> {
   const missing = chunkIds.filter((id) => !cache.feedbackVectors.has(id));
   if (missing.length > 0) {
-    const rows = await store.getChunksWithDocuments(missing);
-    if (cache.feedbackVectors.size + rows.length > MAX_FEEDBACK_VECTORS) cache.feedbackVectors.clear();
-    for (const { chunk, document } of rows) {
-      const counts = new Map<string, number>();
-      let length = 0;
-      for (const text of [document.title, chunk.headingPath.join(' '), chunk.text])
-        for (const t of analyze(text)) {
-          if (t.stop || t.compound || !FEEDBACK_TERM.test(t.term)) continue;
-          counts.set(t.term, (counts.get(t.term) ?? 0) + 1);
-          length++;
-        }
-      cache.feedbackVectors.set(chunk.id, { counts, length });
+    await readStreams(store, cache.tokenStreams, missing);
+    if (cache.feedbackVectors.size + missing.length > MAX_FEEDBACK_VECTORS) cache.feedbackVectors.clear();
+    for (const id of missing) {
+      const stream = cache.tokenStreams.byChunk.get(id);
+      if (stream) cache.feedbackVectors.set(id, feedbackVector(stream));
     }
   }
   return chunkIds.map((id) => cache.feedbackVectors.get(id) ?? { counts: new Map(), length: 0 });
@@ -1012,7 +1008,27 @@ export async function warmRanking(
     cache.postings.set(term, entry);
     cache.cachedBytes += entryBytes(entry);
   }
+  await warmStreams(store, cache, o);
 }
+
+/** Reads and analyses every chunk of a small index into the token stream cache (CACHE_LIMITS). */
+async function warmStreams(store: Store, cache: IndexCache, options: RankOptions): Promise<void> {
+  const secondStage = options.proximity || options.feedback;
+  const { table } = cache;
+  if (!secondStage || table.chunkCount > CACHE_LIMITS.warmStreamChunks) return;
+  const streams = cache.tokenStreams;
+  streams.limit = Math.max(streams.limit, table.chunkCount);
+  const ids: number[] = [];
+  for (let id = 0; id < table.size; id++) if ((table.documentId[id] ?? 0) !== 0) ids.push(id);
+  for (let at = 0; at < ids.length; at += WARM_BATCH) {
+    // Stop when the index changed meanwhile: the next version starts its own cache.
+    if (CACHES.get(store) !== cache) return;
+    await readStreams(store, streams, ids.slice(at, at + WARM_BATCH));
+  }
+}
+
+/** Chunks read back per store call while warming. */
+const WARM_BATCH = 500;
 
 /**
  * Ranks chunks for a query: BM25F over the in-memory index, optional RM3 feedback, then

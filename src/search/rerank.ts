@@ -29,20 +29,36 @@ import {
 /** Hits given the whole-document score: past these, ranking depth costs more than it moves. */
 const DOCUMENT_DEPTH = 100;
 
-/** Candidates whose token streams are kept across queries (see rerankMemo). */
+/** Candidates whose token streams are kept across queries, unless raised (see StreamCache). */
 const MAX_STREAMS = 4096;
 
 /**
- * What one query's second stages share: the candidates' occurrences of its terms, and the
- * token streams of candidates read back, which the caller may keep across queries (by chunk
- * id, for as long as the index does not change).
+ * Chunks' token streams, kept across queries by chunk id for as long as the index does not
+ * change: proximity reads them for the best hits, relevance feedback for the best few. A
+ * full cache starts over. `limit` may be raised to hold every chunk of a small index
+ * (warmRanking), so that no query reads a text back.
  */
-export interface RerankMemo {
-  readonly occurrences: Map<number, Occurrences>;
-  readonly streams: Map<number, TokenStream>;
+export class StreamCache {
+  readonly byChunk = new Map<number, TokenStream>();
+  limit = MAX_STREAMS;
 }
 
-export function rerankMemo(streams: Map<number, TokenStream> = new Map()): RerankMemo {
+/** Makes sure `cache` holds the streams of `ids`, reading and analysing the texts it lacks. */
+export async function readStreams(store: Store, cache: StreamCache, ids: readonly number[]): Promise<void> {
+  const unread = ids.filter((id) => !cache.byChunk.has(id));
+  if (unread.length === 0) return;
+  const rows = await store.getChunksWithDocuments(unread);
+  if (cache.byChunk.size + rows.length > cache.limit) cache.byChunk.clear();
+  for (const row of rows) cache.byChunk.set(row.chunk.id, tokenStream(proximityFields(row)));
+}
+
+/** What one query's second stages share: the candidates' occurrences of its terms, and the streams. */
+export interface RerankMemo {
+  readonly occurrences: Map<number, Occurrences>;
+  readonly streams: StreamCache;
+}
+
+export function rerankMemo(streams: StreamCache = new StreamCache()): RerankMemo {
   return { occurrences: new Map(), streams };
 }
 
@@ -109,14 +125,13 @@ export async function rerank<T extends Hit>(
     const pairs = queryPairs(input.query, input.queryTerms);
     if (pairs.size === 0) return out;
     const head = out.slice(0, input.depth);
-    const unread = head.map((h) => h.chunkId).filter((id) => !memo.streams.has(id));
-    if (unread.length > 0) {
-      const rows = await store.getChunksWithDocuments(unread);
-      if (memo.streams.size + rows.length > MAX_STREAMS) memo.streams.clear();
-      for (const row of rows) memo.streams.set(row.chunk.id, tokenStream(proximityFields(row)));
-    }
+    await readStreams(
+      store,
+      memo.streams,
+      head.map((h) => h.chunkId),
+    );
     for (const h of head) {
-      const stream = memo.streams.get(h.chunkId);
+      const stream = memo.streams.byChunk.get(h.chunkId);
       if (stream && !memo.occurrences.has(h.chunkId))
         memo.occurrences.set(h.chunkId, occurrencesIn(stream, input.queryTerms));
     }
