@@ -396,6 +396,29 @@ describe('rankChunks', () => {
     expect(lookups).toBe(1);
   });
 
+  it('asks the store about a word the index lacks once per index version', async () => {
+    const { kbId } = await fill(store, [{ title: 'Serial', chunks: ['uart baud rate'] }]);
+    const asked: string[][] = [];
+    const counted: Store = {
+      ...store,
+      postings: (terms, key) => {
+        asked.push([...terms]);
+        return store.postings(terms, key);
+      },
+    };
+    const query = { query: 'uart zyxwv', kbIds: [kbId], limit: 10, options: { feedback: false as const } };
+    const first = await rankChunks(counted, query);
+    expect(asked.flat().sort()).toEqual(['uart', 'zyxwv']);
+    asked.length = 0;
+    expect((await rankChunks(counted, query)).hits).toEqual(first.hits);
+    expect(asked).toEqual([]);
+    // Once the index changes, the word is looked up again, and found.
+    const other = await fill(store, [{ title: 'Odd', chunks: ['zyxwv appears now'] }], 'other');
+    const later = await rankChunks(counted, { ...query, kbIds: [kbId, other.kbId] });
+    expect(asked.flat()).toContain('zyxwv');
+    expect(later.hits.length).toBe(first.hits.length + 1);
+  });
+
   it("reads every chunk's text at warm-up for a small index, and none at query time", async () => {
     const docs = [
       { title: 'Serial', chunks: ['uart baud rate settings', 'the kernel boots over the uart'] },

@@ -419,7 +419,25 @@ async function loadPostings(
     cache.postings.set(term, entry);
     cache.cachedBytes += bytes;
   }
+  // A term the index lacks is kept as an empty list for this index version, so a query
+  // with an unknown word does not ask the store again each time (bounded: a list costs
+  // nothing, but every entry costs a map slot).
+  for (const term of missing)
+    if (!cache.postings.has(term) && cache.postings.size < MAX_CACHED_TERMS)
+      cache.postings.set(term, NO_POSTINGS);
 }
+
+/** Cached terms at most, counting the empty lists of terms the index lacks. */
+const MAX_CACHED_TERMS = 1_000_000;
+
+/** The cached list of a term the index lacks. */
+const NO_POSTINGS: TermImpacts = {
+  chunkIds: new Uint32Array(0),
+  impacts: new Float32Array(0),
+  maxImpact: 0,
+  occurrences: 0,
+  fieldTf: new Uint16Array(0),
+};
 
 /**
  * The cached lists of `terms` with their per-field counts, read again from the store where
