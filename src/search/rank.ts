@@ -19,7 +19,7 @@ import { analyzeQuery, type QueryTerm } from '../text/analyze.js';
 import { inExpB2Factor, weightedOccurrences, type DfrOptions } from './dfr.js';
 import { feedbackVector, type ProximityOptions, type TermVector } from './proximity.js';
 import { documentChunkCount, type CountedPostingList } from './document-score.js';
-import { readStreams, rerank, rerankMemo, StreamCache } from './rerank.js';
+import { readStreams, rerank, rerankMemo, startOver, StreamCache } from './rerank.js';
 
 /** RM3 settings. */
 export interface FeedbackOptions {
@@ -937,7 +937,8 @@ async function feedbackVectors(
   const missing = chunkIds.filter((id) => !cache.feedbackVectors.has(id));
   if (missing.length > 0) {
     await readStreams(store, cache.tokenStreams, missing);
-    if (cache.feedbackVectors.size + missing.length > MAX_FEEDBACK_VECTORS) cache.feedbackVectors.clear();
+    if (cache.feedbackVectors.size + missing.length > MAX_FEEDBACK_VECTORS)
+      startOver(cache.feedbackVectors, chunkIds);
     for (const id of missing) {
       const stream = cache.tokenStreams.byChunk.get(id);
       if (stream) cache.feedbackVectors.set(id, feedbackVector(stream));

@@ -4,6 +4,7 @@ import { chunkInput, documentInput } from '../store/store-contract.js';
 import type { Store } from '../store/store.js';
 import { indexText } from '../text/analyze.js';
 import { rankChunks, type RankOptions } from './rank.js';
+import { readStreams, startOver, StreamCache } from './rerank.js';
 
 /** One knowledge base of documents given as title and chunk texts; returns their ids. */
 async function fill(store: Store, docs: readonly { title: string; chunks: string[] }[]): Promise<number[]> {
@@ -108,5 +109,32 @@ describe('second-stage ranking (rerank)', () => {
     const run = (): Promise<unknown> =>
       rankChunks(store, { query: 'heat transfer plates', kbIds: [], limit: 10 });
     expect(await run()).toEqual(await run());
+  });
+
+  it('keeps the streams a query is about to read when a full cache starts over', async () => {
+    await fill(store, [
+      { title: 'Heat', chunks: ['heat transfer in plates', 'transfer of heat by radiation'] },
+      { title: 'Plates', chunks: ['thin plates under heat'] },
+      ...FILLER,
+    ]);
+    const ids = (await store.chunkTable()).documentId.reduce<number[]>(
+      (out, doc, id) => (doc !== 0 ? [...out, id] : out),
+      [],
+    );
+    expect(ids.length).toBeGreaterThan(4);
+    const cache = new StreamCache();
+    cache.limit = 4;
+    await readStreams(store, cache, ids.slice(0, 3));
+    // Two of these are cached, two are not; the cache cannot hold all of them and starts over.
+    const wanted = ids.slice(1, 5);
+    await readStreams(store, cache, wanted);
+    expect([...cache.byChunk.keys()].sort((a, b) => a - b)).toEqual(wanted);
+
+    const map = new Map([1, 2, 3, 4].map((k) => [k, `v${k}`]));
+    startOver(map, [2, 4, 9]);
+    expect([...map]).toEqual([
+      [2, 'v2'],
+      [4, 'v4'],
+    ]);
   });
 });

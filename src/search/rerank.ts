@@ -48,8 +48,22 @@ export async function readStreams(store: Store, cache: StreamCache, ids: readonl
   const unread = ids.filter((id) => !cache.byChunk.has(id));
   if (unread.length === 0) return;
   const rows = await store.getChunksWithDocuments(unread);
-  if (cache.byChunk.size + rows.length > cache.limit) cache.byChunk.clear();
+  if (cache.byChunk.size + rows.length > cache.limit) startOver(cache.byChunk, ids);
   for (const row of rows) cache.byChunk.set(row.chunk.id, tokenStream(proximityFields(row)));
+}
+
+/**
+ * Empties a full per-chunk cache but for the entries of `ids`, which the caller is about to
+ * read: emptying it all would leave some of them missing, and change that query's ranking.
+ */
+export function startOver<V>(cache: Map<number, V>, ids: readonly number[]): void {
+  const kept: [number, V][] = [];
+  for (const id of ids) {
+    const v = cache.get(id);
+    if (v !== undefined) kept.push([id, v]);
+  }
+  cache.clear();
+  for (const [id, v] of kept) cache.set(id, v);
 }
 
 /** What one query's second stages share: the candidates' occurrences of its terms, and the streams. */
