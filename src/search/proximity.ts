@@ -18,7 +18,7 @@
  * pair cost CISI 0.02 nDCG@10 (bench/README.md).
  */
 import type { ChunkWithDocument } from '../store/store.js';
-import { analyze, RAW_TOKEN } from '../text/analyze.js';
+import { analyze, MEMO_LIMIT, memoised, RAW_TOKEN } from '../text/analyze.js';
 
 /** BM25TP settings. */
 export interface ProximityOptions {
@@ -93,29 +93,17 @@ export interface AnalysedToken {
 const FEEDBACK_TERM = /^[a-z][a-z0-9]{1,19}$/;
 
 /**
- * Raw tokens already analysed, like analyze.ts's stem cache: a pure function's results,
- * bounded, started over when full. Candidates' texts share most of their words, so after
- * the first queries almost every token is a hit.
+ * A raw token analysed (pure, so kept: see memoised). Candidates' texts share most of their
+ * words, so after the first queries almost every token is a hit.
  */
-const TOKEN_CACHE = new Map<string, AnalysedToken>();
-const TOKEN_CACHE_LIMIT = 200_000;
-
-function analyseToken(raw: string): AnalysedToken {
-  let token = TOKEN_CACHE.get(raw);
-  if (token === undefined) {
-    const analysed = analyze(raw);
-    token = {
-      terms: [...new Set(analysed.map((t) => t.term))],
-      feedback: analysed
-        .filter((t) => !t.stop && !t.compound && FEEDBACK_TERM.test(t.term))
-        .map((t) => t.term),
-      length: analysed.length,
-    };
-    if (TOKEN_CACHE.size >= TOKEN_CACHE_LIMIT) TOKEN_CACHE.clear();
-    TOKEN_CACHE.set(raw, token);
-  }
-  return token;
-}
+const analyseToken = memoised(MEMO_LIMIT, (raw): AnalysedToken => {
+  const analysed = analyze(raw);
+  return {
+    terms: [...new Set(analysed.map((t) => t.term))],
+    feedback: analysed.filter((t) => !t.stop && !t.compound && FEEDBACK_TERM.test(t.term)).map((t) => t.term),
+    length: analysed.length,
+  };
+});
 
 /** Where a text's query terms occur: term index and position per occurrence, in order. */
 export interface Occurrences {

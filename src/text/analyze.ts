@@ -41,24 +41,36 @@ export function fold(text: string): string {
   return text.normalize('NFKD').replace(MARKS, '').toLowerCase();
 }
 
-/** Stems already computed: Porter2 costs ~5 µs a word, and vocabularies repeat heavily. */
-const STEM_CACHE = new Map<string, string>();
-const STEM_CACHE_LIMIT = 200_000;
+/**
+ * `compute` (a pure function of a word or token) with its results kept: vocabularies repeat
+ * heavily. At most `limit` are kept; a full cache starts over rather than tracking recency:
+ * cheap, and bounded.
+ */
+export function memoised<V>(limit: number, compute: (key: string) => V): (key: string) => V {
+  const cache = new Map<string, V>();
+  return (key) => {
+    let value = cache.get(key);
+    if (value === undefined) {
+      value = compute(key);
+      if (cache.size >= limit) cache.clear();
+      cache.set(key, value);
+    }
+    return value;
+  };
+}
+
+/** Words and raw tokens whose analysis is kept, per cache. */
+export const MEMO_LIMIT = 200_000;
+
+/** Porter2 costs ~5 µs a word. */
+const cachedStem = memoised(MEMO_LIMIT, stem);
 const LOWER_WORD = /^[a-z]+$/;
 /** A Capitalised word or an all-capitals one: a single camelCase hump. */
 const SIMPLE_WORD = /^(?:[A-Z][a-z]*|[A-Z]+)$/;
 
 /** Porter2 for alphabetic words of three letters or more; other terms unchanged. */
 export function stemWord(word: string): string {
-  if (word.length < 3 || !LOWER_WORD.test(word)) return word;
-  let stemmed = STEM_CACHE.get(word);
-  if (stemmed === undefined) {
-    stemmed = stem(word);
-    // A full cache starts over rather than tracking recency: cheap, and bounded.
-    if (STEM_CACHE.size >= STEM_CACHE_LIMIT) STEM_CACHE.clear();
-    STEM_CACHE.set(word, stemmed);
-  }
-  return stemmed;
+  return word.length < 3 || !LOWER_WORD.test(word) ? word : cachedStem(word);
 }
 
 function splitHumps(segment: string): string[] {
@@ -153,29 +165,17 @@ export function analyze(text: string): Term[] {
 
 /**
  * A raw token's terms as indexed, space-separated ('' for none). Ingest analyses every
- * word of every chunk, and a vocabulary repeats heavily: one lookup per token replaces
- * the case tests, the stem lookup, a Term object and the string building per token
- * (`indexText` over the ingest benchmark's chunks: about a third less CPU).
+ * word of every chunk: one lookup per token replaces the case tests, the stem lookup, a
+ * Term object and the string building per token (`indexText` over the ingest benchmark's
+ * chunks: about a third less CPU).
  */
-const INDEX_CACHE = new Map<string, string>();
-const INDEX_CACHE_LIMIT = 200_000;
-
-function indexedToken(raw: string): string {
-  let terms = INDEX_CACHE.get(raw);
-  if (terms === undefined) {
-    const word = plainWord(raw);
-    if (word !== undefined) terms = clean(stemWord(word));
-    else {
-      const out: string[] = [];
-      compoundTerms(raw, (term) => out.push(term));
-      terms = out.join(' ');
-    }
-    // As STEM_CACHE: a full cache starts over.
-    if (INDEX_CACHE.size >= INDEX_CACHE_LIMIT) INDEX_CACHE.clear();
-    INDEX_CACHE.set(raw, terms);
-  }
-  return terms;
-}
+const indexedToken = memoised(MEMO_LIMIT, (raw): string => {
+  const word = plainWord(raw);
+  if (word !== undefined) return clean(stemWord(word));
+  const out: string[] = [];
+  compoundTerms(raw, (term) => out.push(term));
+  return out.join(' ');
+});
 
 /** The analysed terms of `text`, space-separated, as stored in the full-text index. */
 export function indexText(text: string): string {
