@@ -25,6 +25,11 @@ export interface DfrOptions {
   readonly c: number;
 }
 
+/** The settings when In_expB2 counts (a positive weight), else undefined. */
+export function activeDfr(dfr: DfrOptions | false): DfrOptions | undefined {
+  return dfr && dfr.weight > 0 ? dfr : undefined;
+}
+
 /**
  * Σ_f w_f · tf_f over every posting of one term (In_expB2's F), from its per-field counts
  * (`fieldWeights.length` values per posting).

@@ -13,7 +13,7 @@
  */
 import type { ChunkTable, PostingList } from '../store/store.js';
 import { FIELD_COUNT } from '../store/store.js';
-import { inExpB2, normalisedTf, weightedOccurrences, type DfrOptions } from './dfr.js';
+import { activeDfr, inExpB2, normalisedTf, weightedOccurrences, type DfrOptions } from './dfr.js';
 
 /** Fields whose text every chunk of a document repeats (title, tags): counted once. */
 const REPEATED_FIELD = [true, false, false, true] as const;
@@ -98,7 +98,7 @@ export interface DocumentScoreInput {
  */
 export function documentScore(input: DocumentScoreInput, documentId: number): number {
   const { table, avgLengths, postings, terms, k1, fieldB, fieldWeights } = input;
-  const dfr = input.dfr && input.dfr.weight > 0 ? input.dfr : undefined;
+  const dfr = activeDfr(input.dfr);
   const chunks = documentChunks(table, documentId);
   if (chunks.length === 0) return 0;
   const lengths = new Float64Array(FIELD_COUNT);

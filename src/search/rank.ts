@@ -16,7 +16,7 @@
 import type { ChunkTable, DocumentFilter, FieldWeights, PostingList, Store } from '../store/store.js';
 import { FIELD_COUNT } from '../store/store.js';
 import { analyzeQuery, type QueryTerm } from '../text/analyze.js';
-import { inExpB2Factor, weightedOccurrences, type DfrOptions } from './dfr.js';
+import { activeDfr, inExpB2Factor, weightedOccurrences, type DfrOptions } from './dfr.js';
 import { feedbackVector, type ProximityOptions, type TermVector } from './proximity.js';
 import { documentChunkCount, type CountedPostingList } from './document-score.js';
 import { readStreams, rerank, rerankMemo, startOver, StreamCache } from './rerank.js';
@@ -321,10 +321,10 @@ function impactsOf(cache: IndexCache, list: PostingList, options: RankOptions): 
   const impacts = new Float32Array(chunkIds.length);
   let maxImpact = 0;
   // In_expB2 rides on BM25F's idf factor (accumulate): its weight is stored divided by the idf.
-  const dfr = options.dfr && options.dfr.weight > 0 ? options.dfr : undefined;
+  const dfr = activeDfr(options.dfr);
   const n = table.chunkCount;
   const df = chunkIds.length;
-  const occurrences = dfr ? weightedOccurrences(fieldTf, [w0, w1, w2, w3]) : 0;
+  const occurrences = occurrencesOf(list, options);
   const dfrScale = dfr
     ? (dfr.weight * inExpB2Factor(df, occurrences, n)) / Math.log(1 + (n - df + 0.5) / (df + 0.5))
     : 0;
@@ -356,8 +356,7 @@ function impactsOf(cache: IndexCache, list: PostingList, options: RankOptions): 
     impacts[i] = impact;
     if (impact > maxImpact) maxImpact = impact;
   }
-  const keepTf = table.chunkCount <= CACHE_LIMITS.fieldTfChunks;
-  return { chunkIds, impacts, maxImpact, occurrences, fieldTf: keepTf ? fieldTf : undefined };
+  return cachedList(cache, list, impacts, maxImpact, occurrences);
 }
 
 /** A list whose impacts were stored for this cache's key (see storedImpactKey). */
@@ -369,11 +368,23 @@ function storedImpacts(
 ): TermImpacts {
   let maxImpact = 0;
   for (const v of impacts) if (v > maxImpact) maxImpact = v;
+  return cachedList(cache, list, impacts, maxImpact, occurrencesOf(list, options));
+}
+
+/** In_expB2's F of a list (0 when it does not count). */
+function occurrencesOf(list: PostingList, options: RankOptions): number {
   const w = options.fieldWeights;
-  const occurrences =
-    options.dfr && options.dfr.weight > 0
-      ? weightedOccurrences(list.fieldTf, [w.title, w.heading, w.body, w.tags])
-      : 0;
+  return activeDfr(options.dfr) ? weightedOccurrences(list.fieldTf, [w.title, w.heading, w.body, w.tags]) : 0;
+}
+
+/** A list as the cache keeps it: per-field counts only on indexes small enough (CACHE_LIMITS). */
+function cachedList(
+  cache: IndexCache,
+  list: PostingList,
+  impacts: Float32Array,
+  maxImpact: number,
+  occurrences: number,
+): TermImpacts {
   const keepTf = cache.table.chunkCount <= CACHE_LIMITS.fieldTfChunks;
   return {
     chunkIds: list.chunkIds,
@@ -478,9 +489,9 @@ interface WeightedTerm {
 }
 
 /**
- * The k-th best score costs a pass over the candidates: after a look, the next waits until
- * the remaining terms' bound has shrunk to this share (measured on bench/search: re-checking
- * after every term spent a third of the scoring time there).
+ * Filtering the contenders against the k-th best score costs a pass over them: after one,
+ * the next waits until the remaining terms' bound has shrunk to this share (measured on
+ * bench/search: re-checking after every term spent a third of the scoring time there).
  */
 const RECHECK_SHRINK = 0.5;
 

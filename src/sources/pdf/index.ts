@@ -33,7 +33,7 @@ restoreNativeBuiltins();
 const PDFJS_WORKER: string = 'pdfjs-dist/legacy/build/pdf.worker.mjs';
 
 /**
- * Loads pdf.js's worker module once, then undoes its core-js `push` polyfill. pdf.js's
+ * Loads pdf.js's worker module once, then undoes its core-js polyfills of built-ins. pdf.js's
  * in-thread worker finds the module on `globalThis.pdfjsWorker` and does not import it
  * again: the same one-time cost as letting pdf.js import it on the first document.
  */
