@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
-import { chunkInput, documentInput } from '../store/store-contract.js';
 import { FIELD_COUNT, type Store } from '../store/store.js';
-import { analyzeQuery, indexText } from '../text/analyze.js';
+import { fillKnowledgeBase } from '../test-support/ranking.js';
+import { analyzeQuery } from '../text/analyze.js';
 import { documentScore } from './document-score.js';
 import { DEFAULT_RANK_OPTIONS, rankChunks } from './rank.js';
 
@@ -16,25 +16,12 @@ describe('documentScore', () => {
   });
 
   it('gives a one-chunk document its chunk score, In_expB2 included', async () => {
-    const kb = await store.createKnowledgeBase('default');
-    const source = await store.addSource({ kbId: kb.id, kind: 'text', location: 'mem:doc-score' });
-    const texts = [
-      ['Turbines', 'turbine blade cracks turbine'],
-      ['Compressors', 'compressor stage and turbine inlet'],
-      ['Ships', 'notes on old ships and their turbine rooms at sea'],
-      ['Rope', 'rope and knots'],
-    ] as const;
-    for (const [i, [title, text]] of texts.entries())
-      await store.upsertDocument({
-        kbId: kb.id,
-        sourceId: source.id,
-        document: documentInput(`d${i}`, { title }),
-        chunks: [
-          chunkInput(0, text, {
-            index: { title: indexText(title), heading: '', body: indexText(text), tags: '' },
-          }),
-        ],
-      });
+    await fillKnowledgeBase(store, [
+      { title: 'Turbines', chunks: ['turbine blade cracks turbine'] },
+      { title: 'Compressors', chunks: ['compressor stage and turbine inlet'] },
+      { title: 'Ships', chunks: ['notes on old ships and their turbine rooms at sea'] },
+      { title: 'Rope', chunks: ['rope and knots'] },
+    ]);
     const query = 'turbine compressor';
     const options = {
       ...DEFAULT_RANK_OPTIONS,

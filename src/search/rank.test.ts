@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
+import { fillKnowledgeBase as fill, type TextDoc as Doc } from '../test-support/ranking.js';
 import { chunkInput, documentInput } from '../store/store-contract.js';
 import type { Store } from '../store/store.js';
 import { analyzeQuery, indexText } from '../text/analyze.js';
@@ -12,38 +13,6 @@ import {
   warmRanking,
   type RankOptions,
 } from './rank.js';
-
-interface Doc {
-  readonly title: string;
-  readonly chunks: readonly string[];
-}
-
-async function fill(
-  store: Store,
-  docs: readonly Doc[],
-  kbName = 'default',
-): Promise<{ kbId: number; ids: number[] }> {
-  const kb = await store.createKnowledgeBase(kbName);
-  const source = await store.addSource({ kbId: kb.id, kind: 'text', location: `mem:${kbName}` });
-  const ids: number[] = [];
-  for (const [i, d] of docs.entries()) {
-    const { id } = await store.upsertDocument({
-      kbId: kb.id,
-      sourceId: source.id,
-      document: documentInput(`d${i}`, {
-        title: d.title,
-        author: i % 2 === 0 ? 'Even Author' : 'Odd Author',
-      }),
-      chunks: d.chunks.map((text, ordinal) =>
-        chunkInput(ordinal, text, {
-          index: { title: indexText(d.title), heading: '', body: indexText(text), tags: '' },
-        }),
-      ),
-    });
-    ids.push(id);
-  }
-  return { kbId: kb.id, ids };
-}
 
 /**
  * BM25F plus In_expB2 (when `o.dfr` is set) written out from the texts, independently of the

@@ -1,30 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
-import { chunkInput, documentInput } from '../store/store-contract.js';
 import type { Store } from '../store/store.js';
-import { indexText } from '../text/analyze.js';
+import { fillKnowledgeBase, type TextDoc } from '../test-support/ranking.js';
 import { rankChunks, type RankOptions } from './rank.js';
 import { readStreams, startOver, StreamCache } from './rerank.js';
 
 /** One knowledge base of documents given as title and chunk texts; returns their ids. */
-async function fill(store: Store, docs: readonly { title: string; chunks: string[] }[]): Promise<number[]> {
-  const kb = await store.createKnowledgeBase('default');
-  const source = await store.addSource({ kbId: kb.id, kind: 'text', location: 'mem:rerank' });
-  const ids: number[] = [];
-  for (const [i, d] of docs.entries()) {
-    const { id } = await store.upsertDocument({
-      kbId: kb.id,
-      sourceId: source.id,
-      document: documentInput(`d${i}`, { title: d.title }),
-      chunks: d.chunks.map((text, ordinal) =>
-        chunkInput(ordinal, text, {
-          index: { title: indexText(d.title), heading: '', body: indexText(text), tags: '' },
-        }),
-      ),
-    });
-    ids.push(id);
-  }
-  return ids;
+async function fill(store: Store, docs: readonly TextDoc[]): Promise<number[]> {
+  return (await fillKnowledgeBase(store, docs)).ids;
 }
 
 const FILLER = ['notes on old ships', 'a list of harbour names', 'weather at sea', 'rope and knots'].map(
