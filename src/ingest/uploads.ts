@@ -5,6 +5,7 @@
  */
 import { rm } from 'node:fs/promises';
 import { isAbsolute, join, relative, sep } from 'node:path';
+import type { SourceRecord, Store } from '../store/store.js';
 
 /** Where uploads are kept for the data directory `home`. */
 export function uploadsDir(home: string): string {
@@ -26,4 +27,17 @@ export function uploadDirectory(uploads: string, location: string): string | und
 export async function removeUpload(uploads: string, location: string): Promise<void> {
   const dir = uploadDirectory(uploads, location);
   if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+}
+
+/** Deletes `source` with its documents from every index, and its file if it was an upload. */
+export async function deleteSource(store: Store, uploads: string, source: SourceRecord): Promise<void> {
+  await store.deleteSource(source.id);
+  await removeUpload(uploads, source.location);
+}
+
+/** Deletes knowledge base `kbId` with all its sources and documents, and their uploads. */
+export async function deleteKnowledgeBase(store: Store, uploads: string, kbId: number): Promise<void> {
+  const sources = await store.listSources(kbId);
+  await store.deleteKnowledgeBase(kbId);
+  for (const source of sources) await removeUpload(uploads, source.location);
 }

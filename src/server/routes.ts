@@ -22,7 +22,7 @@ import type { App } from '../app.js';
 import { parseSince } from '../core/dates.js';
 import { ShelfError } from '../core/errors.js';
 import { isUrl } from '../ingest/read.js';
-import { removeUpload } from '../ingest/uploads.js';
+import { deleteKnowledgeBase, deleteSource } from '../ingest/uploads.js';
 import { addSourceJob, syncSourceJob } from '../jobs/ingest-jobs.js';
 import { MAX_QUERY_LENGTH, search, type SearchHit } from '../search/search.js';
 import type {
@@ -494,9 +494,7 @@ export function buildRoutes(deps: RouteDeps): RouteSpec[] {
       responses: { 204: 'deleted', ...KB_READ },
       handler: async ({ params, reply }) => {
         const kb = await requireKb(params.kb);
-        const sources = await store.listSources(kb.id);
-        await store.deleteKnowledgeBase(kb.id);
-        for (const source of sources) await removeUpload(deps.uploadsDir, source.location);
+        await deleteKnowledgeBase(store, deps.uploadsDir, kb.id);
         void reply.code(204);
         return undefined;
       },
@@ -584,8 +582,7 @@ export function buildRoutes(deps: RouteDeps): RouteSpec[] {
         const kb = await requireKb(params.kb);
         const source = await store.getSource(params.id);
         if (!source || source.kbId !== kb.id) throw new ShelfError('SOURCE_NOT_FOUND', { id: params.id });
-        await store.deleteSource(source.id);
-        await removeUpload(deps.uploadsDir, source.location);
+        await deleteSource(store, deps.uploadsDir, source);
         void reply.code(204);
         return undefined;
       },

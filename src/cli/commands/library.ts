@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { EXIT_CODES, ShelfError, toShelfError } from '../../core/errors.js';
 import type { SyncReport } from '../../ingest/ingest.js';
-import { removeUpload, uploadsDir } from '../../ingest/uploads.js';
+import { deleteKnowledgeBase, deleteSource, uploadsDir } from '../../ingest/uploads.js';
 import { kbOption, wholeNumber, withFilters, type CliContext } from '../context.js';
 import {
   formatDocuments,
@@ -56,9 +56,7 @@ export function register(program: Command, ctx: CliContext): void {
     .action(async (name: string) => {
       const k = await ctx.requireKb(name);
       const { store, config } = ctx.app();
-      const sources = await store.listSources(k.id);
-      await store.deleteKnowledgeBase(k.id);
-      for (const source of sources) await removeUpload(uploadsDir(config.home), source.location);
+      await deleteKnowledgeBase(store, uploadsDir(config.home), k.id);
       io.stdout.write(`Deleted knowledge base "${k.name}".\n`);
     });
   kb.command('set-primer <name> [primer]')
@@ -188,8 +186,7 @@ export function register(program: Command, ctx: CliContext): void {
         if (o.source) {
           const s = await store.getSource(id);
           if (!s) throw new ShelfError('SOURCE_NOT_FOUND', { id });
-          await store.deleteSource(id);
-          await removeUpload(uploadsDir(ctx.app().config.home), s.location);
+          await deleteSource(store, uploadsDir(ctx.app().config.home), s);
           io.stdout.write(`Removed source ${id} <${s.location}>.\n`);
         } else {
           const d = await store.getDocument(id);
