@@ -114,21 +114,58 @@ export interface Occurrences {
 }
 
 /**
- * A text's words as proximity reads them, independent of any query: each raw token's
- * distinct analysed terms and its position (fields FIELD_GAP apart). Worth keeping per
- * chunk: the same candidates come back across queries.
+ * Analysed terms numbered, so that a token stream holds integers and finding a query's
+ * terms in it is one array read a word rather than a string lookup (once per chunk when
+ * the stream is built, not once per query). `marks` is scratch space for occurrencesIn.
+ */
+export class TermIds {
+  private readonly ids = new Map<string, number>();
+  readonly terms: string[] = [];
+  marks = new Int32Array(1024);
+
+  /** The term's number, given one if it has none. */
+  idOf(term: string): number {
+    let id = this.ids.get(term);
+    if (id === undefined) {
+      id = this.terms.length;
+      this.ids.set(term, id);
+      this.terms.push(term);
+    }
+    return id;
+  }
+
+  /** The term's number, if any stream holds it. */
+  find(term: string): number | undefined {
+    return this.ids.get(term);
+  }
+
+  get size(): number {
+    return this.terms.length;
+  }
+}
+
+/**
+ * A text's words as proximity and feedback read them, independent of any query: each raw
+ * token's distinct analysed terms with the token's position (fields FIELD_GAP apart), and
+ * the feedback terms, all numbered by `ids`. Worth keeping per chunk: the same candidates
+ * come back across queries.
  */
 export interface TokenStream {
-  /** The raw tokens that have terms, analysed. */
-  readonly tokens: readonly AnalysedToken[];
+  readonly ids: TermIds;
+  /** Term numbers, each raw token's distinct terms in turn. */
+  readonly terms: Int32Array;
+  /** The position of the raw token each entry of `terms` comes from. */
   readonly positions: Uint32Array;
+  /** The feedback terms' numbers, as often as analysis gives them. */
+  readonly feedback: Int32Array;
   /** The text's analysed length (all terms, as the index counts them). */
   readonly length: number;
 }
 
-export function tokenStream(fields: readonly string[]): TokenStream {
-  const tokens: AnalysedToken[] = [];
+export function tokenStream(fields: readonly string[], ids: TermIds = new TermIds()): TokenStream {
+  const terms: number[] = [];
   const positions: number[] = [];
+  const feedback: number[] = [];
   let length = 0;
   const rawToken = new RegExp(RAW_TOKEN.source, RAW_TOKEN.flags);
   fields.forEach((text, f) => {
@@ -136,29 +173,49 @@ export function tokenStream(fields: readonly string[]): TokenStream {
     for (let match = rawToken.exec(text); match !== null; match = rawToken.exec(text)) {
       const token = analyseToken(match[0]);
       length += token.length;
-      if (token.terms.length > 0) {
-        tokens.push(token);
+      for (const term of token.terms) {
+        terms.push(ids.idOf(term));
         positions.push(position);
       }
+      for (const term of token.feedback) feedback.push(ids.idOf(term));
       position++;
     }
   });
-  return { tokens, positions: Uint32Array.from(positions), length };
+  return {
+    ids,
+    terms: Int32Array.from(terms),
+    positions: Uint32Array.from(positions),
+    feedback: Int32Array.from(feedback),
+    length,
+  };
 }
 
 /** Where the query's terms occur in a token stream, in text order. */
 export function occurrencesIn(stream: TokenStream, terms: readonly ProximityTerm[]): Occurrences {
-  const index = new Map(terms.map((t, i) => [t.term, i]));
-  const found: number[] = [];
-  const positions: number[] = [];
-  stream.tokens.forEach((token, n) => {
-    for (const term of token.terms) {
-      const i = index.get(term);
-      if (i === undefined) continue;
-      found.push(i);
-      positions.push(stream.positions[n] ?? 0);
+  const { ids } = stream;
+  if (ids.marks.length < ids.size) ids.marks = new Int32Array(Math.max(ids.size, 2 * ids.marks.length));
+  const { marks } = ids;
+  // marks[id] = query index + 1 for the query's terms, 0 for every other term (restored below).
+  const marked: number[] = [];
+  terms.forEach((t, i) => {
+    const id = ids.find(t.term);
+    if (id !== undefined && marks[id] === 0) {
+      marks[id] = i + 1;
+      marked.push(id);
     }
   });
+  const found: number[] = [];
+  const positions: number[] = [];
+  if (marked.length > 0) {
+    const { terms: streamTerms, positions: streamPositions } = stream;
+    for (let n = 0; n < streamTerms.length; n++) {
+      const i = marks[streamTerms[n] ?? 0] ?? 0;
+      if (i === 0) continue;
+      found.push(i - 1);
+      positions.push(streamPositions[n] ?? 0);
+    }
+    for (const id of marked) marks[id] = 0;
+  }
   return { terms: found, positions, length: stream.length };
 }
 
@@ -171,13 +228,11 @@ export interface TermVector {
 /** The feedback term counts of a token stream's text (the same as analysing the text again). */
 export function feedbackVector(stream: TokenStream): TermVector {
   const counts = new Map<string, number>();
-  let length = 0;
-  for (const token of stream.tokens)
-    for (const term of token.feedback) {
-      counts.set(term, (counts.get(term) ?? 0) + 1);
-      length++;
-    }
-  return { counts, length };
+  for (const id of stream.feedback) {
+    const term = stream.ids.terms[id] ?? '';
+    counts.set(term, (counts.get(term) ?? 0) + 1);
+  }
+  return { counts, length: stream.feedback.length };
 }
 
 /** The proximity bonus of one text, from its query-term occurrences. */

@@ -20,6 +20,7 @@ import { activeDfr, inExpB2Factor, weightedOccurrences, type DfrOptions } from '
 import { feedbackVector, type ProximityOptions, type TermVector } from './proximity.js';
 import { documentChunkCount, type CountedPostingList } from './document-score.js';
 import { readStreams, rerank, rerankMemo, startOver, StreamCache } from './rerank.js';
+import { topK } from './top-k.js';
 
 /** RM3 settings. */
 export interface FeedbackOptions {
@@ -752,57 +753,6 @@ function survivors(
     else scores[id] = 0;
   const out = scratch.slice(0, n);
   return sorted ? out : out.sort();
-}
-
-/** The k-th largest of `values` (1 ≤ k ≤ values.length), by quickselect; reorders `values`. */
-function kthLargestValue(values: Float64Array, k: number): number {
-  // Select index k - 1 of the values in descending order.
-  const target = k - 1;
-  let lo = 0;
-  let hi = values.length - 1;
-  while (lo < hi) {
-    const pivot = values[(lo + hi) >>> 1] ?? 0;
-    let i = lo;
-    let j = hi;
-    while (i <= j) {
-      while ((values[i] ?? 0) > pivot) i++;
-      while ((values[j] ?? 0) < pivot) j--;
-      if (i <= j) {
-        const t = values[i] ?? 0;
-        values[i] = values[j] ?? 0;
-        values[j] = t;
-        i++;
-        j--;
-      }
-    }
-    if (target <= j) hi = j;
-    else if (target >= i) lo = i;
-    else break;
-  }
-  return values[target] ?? 0;
-}
-
-/** The `capacity` best ids by score, best first; ties favour the lower id. */
-function topK(ids: ArrayLike<number>, score: (id: number) => number, capacity: number): number[] {
-  if (capacity <= 0 || ids.length === 0) return [];
-  const scores = new Float64Array(ids.length);
-  for (let i = 0; i < ids.length; i++) scores[i] = score(ids[i] ?? 0);
-  let chosen: number[] = [];
-  if (ids.length <= capacity) for (let i = 0; i < ids.length; i++) chosen.push(i);
-  else {
-    // Everything above the capacity-th best score, then as many at that score as fit.
-    const threshold = kthLargestValue(Float64Array.from(scores), capacity);
-    const tied: number[] = [];
-    for (let i = 0; i < ids.length; i++) {
-      const v = scores[i] ?? 0;
-      if (v > threshold) chosen.push(i);
-      else if (v === threshold) tied.push(i);
-    }
-    tied.sort((a, b) => (ids[a] ?? 0) - (ids[b] ?? 0));
-    chosen = chosen.concat(tied.slice(0, capacity - chosen.length));
-  }
-  chosen.sort((a, b) => (scores[b] ?? 0) - (scores[a] ?? 0) || (ids[a] ?? 0) - (ids[b] ?? 0));
-  return chosen.map((i) => ids[i] ?? 0);
 }
 
 /**

@@ -21,6 +21,7 @@ import {
   type ProximityOptions,
   occurrencesIn,
   tokenStream,
+  TermIds,
   type TokenStream,
   type Occurrences,
   type ProximityTerm,
@@ -32,24 +33,34 @@ const DOCUMENT_DEPTH = 100;
 /** Candidates whose token streams are kept across queries, unless raised (see StreamCache). */
 const MAX_STREAMS = 4096;
 
+/** Distinct terms numbered for the cached streams before the numbering starts over. */
+const MAX_TERM_IDS = 1_000_000;
+
 /**
  * Chunks' token streams, kept across queries by chunk id for as long as the index does not
  * change: proximity reads them for the best hits, relevance feedback for the best few. A
  * full cache starts over. `limit` may be raised to hold every chunk of a small index
- * (warmRanking), so that no query reads a text back.
+ * (warmRanking), so that no query reads a text back. `ids` numbers the streams' terms; it
+ * only grows, so it starts over (and the streams with it) past MAX_TERM_IDS terms.
  */
 export class StreamCache {
   readonly byChunk = new Map<number, TokenStream>();
+  ids = new TermIds();
   limit = MAX_STREAMS;
 }
 
 /** Makes sure `cache` holds the streams of `ids`, reading and analysing the texts it lacks. */
 export async function readStreams(store: Store, cache: StreamCache, ids: readonly number[]): Promise<void> {
+  if (cache.ids.size > MAX_TERM_IDS) {
+    // A stream keeps the numbering it was built with, so one still in use stays valid.
+    cache.byChunk.clear();
+    cache.ids = new TermIds();
+  }
   const unread = ids.filter((id) => !cache.byChunk.has(id));
   if (unread.length === 0) return;
   const rows = await store.getChunksWithDocuments(unread);
   if (cache.byChunk.size + rows.length > cache.limit) startOver(cache.byChunk, ids);
-  for (const row of rows) cache.byChunk.set(row.chunk.id, tokenStream(proximityFields(row)));
+  for (const row of rows) cache.byChunk.set(row.chunk.id, tokenStream(proximityFields(row), cache.ids));
 }
 
 /**
