@@ -24,7 +24,7 @@ export interface Hit {
 
 export interface BuiltEngine {
   search(query: string, hits: number): Promise<Hit[]>;
-  close(): void;
+  close(): Promise<void>;
 }
 
 export interface Engine {
@@ -52,8 +52,8 @@ export const SHELF: Engine = {
         const r = await rankChunks(store, { query, kbIds: [kbId], limit: hits });
         return r.hits.map((h) => ({ docId: ids.get(h.documentId) ?? '', score: h.score }));
       },
-      close() {
-        void store.close();
+      async close() {
+        await store.close();
         rmSync(dir, { recursive: true, force: true });
       },
     };
@@ -95,6 +95,7 @@ export const FTS5: Engine = {
       close() {
         db.close();
         rmSync(dir, { recursive: true, force: true });
+        return Promise.resolve();
       },
     });
   },
@@ -114,7 +115,7 @@ export const MINISEARCH: Engine = {
             .slice(0, hits)
             .map((r) => ({ docId: String(r.id), score: r.score })),
         ),
-      close: () => undefined,
+      close: () => Promise.resolve(),
     });
   },
 };
@@ -137,7 +138,7 @@ export const ORAMA: Engine = {
         const r = await oramaSearch(db, { term: q, properties: ['title', 'text'], limit: hits });
         return r.hits.map((h) => ({ docId: h.id, score: h.score }));
       },
-      close: () => undefined,
+      close: () => Promise.resolve(),
     };
   },
 };
@@ -151,7 +152,7 @@ export const FLEXSEARCH: Engine = {
     return Promise.resolve({
       search: (q, hits) =>
         Promise.resolve(byPosition(index.search(q, { limit: hits, suggest: true }) as (string | number)[])),
-      close: () => undefined,
+      close: () => Promise.resolve(),
     });
   },
 };
@@ -174,7 +175,7 @@ export const LUNR: Engine = {
         });
         return Promise.resolve(results.slice(0, hits).map((r) => ({ docId: r.ref, score: r.score })));
       },
-      close: () => undefined,
+      close: () => Promise.resolve(),
     });
   },
 };

@@ -58,18 +58,16 @@ function documentChunks(table: ChunkTable, documentId: number): Uint32Array {
   return ids.subarray(start[documentId] ?? 0, start[documentId + 1] ?? 0);
 }
 
-/** Index of `id` in the ascending `ids`, or −1. */
-function find(ids: Uint32Array, id: number): number {
-  let lo = 0;
-  let hi = ids.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    const v = ids[mid] ?? 0;
-    if (v === id) return mid;
-    if (v < id) lo = mid + 1;
-    else hi = mid - 1;
+/** The first index at or after `from` of the ascending `ids` whose id is at least `id`. */
+function lowerBound(ids: Uint32Array, id: number, from: number): number {
+  let lo = from;
+  let hi = ids.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((ids[mid] ?? 0) < id) lo = mid + 1;
+    else hi = mid;
   }
-  return -1;
+  return lo;
 }
 
 /** A posting list, with its weighted occurrences in all chunks when the caller has them. */
@@ -92,6 +90,11 @@ export interface DocumentScoreInput {
   readonly dfr: DfrOptions | false;
 }
 
+/** Scratch per field for documentScore (synchronous, so one set serves every call). */
+const LENGTHS = new Float64Array(FIELD_COUNT);
+const NORM = new Float64Array(FIELD_COUNT);
+const TF = new Float64Array(FIELD_COUNT);
+
 /**
  * BM25F of the whole document `documentId`, scored as one unit (see the module comment).
  * The idf is the chunk-level idf the chunk scores use.
@@ -101,12 +104,12 @@ export function documentScore(input: DocumentScoreInput, documentId: number): nu
   const dfr = activeDfr(input.dfr);
   const chunks = documentChunks(table, documentId);
   if (chunks.length === 0) return 0;
-  const lengths = new Float64Array(FIELD_COUNT);
+  const lengths = LENGTHS.fill(0);
   for (const [n, id] of chunks.entries())
     for (let f = 0; f < FIELD_COUNT; f++)
       if (n === 0 || !REPEATED_FIELD[f])
         lengths[f] = (lengths[f] ?? 0) + (table.fieldLengths[id * FIELD_COUNT + f] ?? 0);
-  const norm = new Float64Array(FIELD_COUNT);
+  const norm = NORM;
   for (let f = 0; f < FIELD_COUNT; f++) {
     const avg = avgLengths[f] ?? 0;
     const b = fieldB[f] ?? 0;
@@ -114,14 +117,18 @@ export function documentScore(input: DocumentScoreInput, documentId: number): nu
   }
   const n = table.chunkCount;
   let score = 0;
-  const tf = new Float64Array(FIELD_COUNT);
+  const tf = TF;
   for (const { term, weight } of terms) {
     const list = postings.get(term);
     if (!list || list.chunkIds.length === 0) continue;
     tf.fill(0);
+    // The document's chunks ascend, so each search starts where the last one ended.
+    let from = 0;
     for (const id of chunks) {
-      const at = find(list.chunkIds, id);
-      if (at < 0) continue;
+      const at = lowerBound(list.chunkIds, id, from);
+      if (at >= list.chunkIds.length) break;
+      from = at;
+      if (list.chunkIds[at] !== id) continue;
       for (let f = 0; f < FIELD_COUNT; f++) {
         const count = list.fieldTf[at * FIELD_COUNT + f] ?? 0;
         tf[f] = REPEATED_FIELD[f] ? Math.max(tf[f] ?? 0, count) : (tf[f] ?? 0) + count;
@@ -144,5 +151,7 @@ export function documentScore(input: DocumentScoreInput, documentId: number): nu
 
 /** How many chunks document `documentId` has. */
 export function documentChunkCount(table: ChunkTable, documentId: number): number {
-  return documentChunks(table, documentId).length;
+  const { start } = chunksByDocument(table);
+  if (documentId <= 0 || documentId + 1 >= start.length) return 0;
+  return (start[documentId + 1] ?? 0) - (start[documentId] ?? 0);
 }

@@ -2,11 +2,12 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { analyze } from '../text/analyze.js';
 import {
-  feedbackVector,
+  feedbackCounts,
   proximityBonus as bonusOf,
   occurrencesIn,
   tokenStream,
   queryPairs,
+  TermIds,
   type ProximityQuery,
   type ProximityTerm,
 } from './proximity.js';
@@ -146,14 +147,49 @@ describe('proximityBonus', () => {
       '!!',
     );
     const text = fc.array(word, { maxLength: 12 }).map((w) => w.join(' '));
+    // One numbering for every stream, as a StreamCache shares it.
+    const ids = new TermIds();
     fc.assert(
       fc.property(fc.array(text, { minLength: 3, maxLength: 3 }), (fields) => {
         const want = direct(fields);
-        const got = feedbackVector(tokenStream(fields));
-        expect(got.counts).toEqual(want);
-        expect(got.length).toBe([...want.values()].reduce((a, b) => a + b, 0));
+        const got = new Map<string, number>();
+        const total = feedbackCounts(tokenStream(fields, ids), (term, c) => got.set(term, c));
+        expect(got).toEqual(want);
+        // In order of first occurrence, as the counting Map above holds them.
+        expect([...got.keys()]).toEqual([...want.keys()]);
+        expect(total).toBe([...want.values()].reduce((a, b) => a + b, 0));
+        expect(ids.marks.every((m) => m === 0)).toBe(true);
       }),
       { numRuns: 300 },
+    );
+  });
+
+  it('finds the same occurrences whether streams share one term numbering or not', () => {
+    const word = fc.constantFrom(
+      'heat',
+      'transfer',
+      'Heat-transfer',
+      'of',
+      'flow',
+      'TcpListener',
+      'listener',
+      'x1',
+    );
+    const text = fc.array(word, { maxLength: 15 }).map((w) => w.join(' '));
+    const shared = new TermIds();
+    fc.assert(
+      fc.property(
+        fc.array(text, { minLength: 3, maxLength: 3 }),
+        fc.subarray(['heat', 'transfer', 'flow', 'listen', 'tcp', 'zzz']),
+        (fields, words) => {
+          const ts = terms(...words);
+          expect(occurrencesIn(tokenStream(fields, shared), ts)).toEqual(
+            occurrencesIn(tokenStream(fields), ts),
+          );
+          expect(shared.marks.every((m) => m === 0)).toBe(true);
+        },
+      ),
+      { numRuns: 200 },
     );
   });
 });

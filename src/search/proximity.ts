@@ -116,11 +116,12 @@ export interface Occurrences {
 /**
  * Analysed terms numbered, so that a token stream holds integers and finding a query's
  * terms in it is one array read a word rather than a string lookup (once per chunk when
- * the stream is built, not once per query). `marks` is scratch space for occurrencesIn.
+ * the stream is built, not once per query).
  */
 export class TermIds {
   private readonly ids = new Map<string, number>();
   readonly terms: string[] = [];
+  /** Scratch by term number, all zero between calls (occurrencesIn, feedbackCounts). */
   marks = new Int32Array(1024);
 
   /** The term's number, given one if it has none. */
@@ -219,20 +220,25 @@ export function occurrencesIn(stream: TokenStream, terms: readonly ProximityTerm
   return { terms: found, positions, length: stream.length };
 }
 
-/** A text's content-word counts as relevance feedback reads them, and their total. */
-export interface TermVector {
-  readonly counts: Map<string, number>;
-  readonly length: number;
-}
-
-/** The feedback term counts of a token stream's text (the same as analysing the text again). */
-export function feedbackVector(stream: TokenStream): TermVector {
-  const counts = new Map<string, number>();
-  for (const id of stream.feedback) {
-    const term = stream.ids.terms[id] ?? '';
-    counts.set(term, (counts.get(term) ?? 0) + 1);
+/**
+ * Calls `each` with every feedback term of a token stream's text and its count, in order of
+ * first occurrence (the same counts as analysing the text again); returns their total.
+ */
+export function feedbackCounts(stream: TokenStream, each: (term: string, count: number) => void): number {
+  const { ids, feedback } = stream;
+  if (ids.marks.length < ids.size) ids.marks = new Int32Array(Math.max(ids.size, 2 * ids.marks.length));
+  // marks is all zero outside a call: count in it, then zero it again.
+  const { marks } = ids;
+  const seen: number[] = [];
+  for (const id of feedback) {
+    if (marks[id] === 0) seen.push(id);
+    marks[id] = (marks[id] ?? 0) + 1;
   }
-  return { counts, length: stream.feedback.length };
+  for (const id of seen) {
+    each(ids.terms[id] ?? '', marks[id] ?? 0);
+    marks[id] = 0;
+  }
+  return feedback.length;
 }
 
 /** The proximity bonus of one text, from its query-term occurrences. */

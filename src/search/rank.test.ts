@@ -10,6 +10,7 @@ import {
   compactRanking,
   DEFAULT_RANK_OPTIONS,
   rankChunks,
+  WARM_QUERIES,
   warmRanking,
   type RankOptions,
 } from './rank.js';
@@ -359,7 +360,7 @@ describe('rankChunks', () => {
     expect(warm.hits).toEqual(cold.hits);
 
     const tooLarge: Store = { ...counted };
-    await warmRanking(tooLarge, {}, 3);
+    await warmRanking(tooLarge, {}, { maxPostings: 3, queries: 0 });
     lookups = 0;
     expect((await rankChunks(tooLarge, query)).hits).toEqual(cold.hits);
     expect(lookups).toBe(1);
@@ -386,6 +387,45 @@ describe('rankChunks', () => {
     const later = await rankChunks(counted, { ...query, kbIds: [kbId, other.kbId] });
     expect(asked.flat()).toContain('zyxwv');
     expect(later.hits.length).toBe(first.hits.length + 1);
+  });
+
+  it("runs warm-up queries from the index's own text, within their time budget, and ranks as before", async () => {
+    const docs = Array.from({ length: 30 }, (_, i) => ({
+      title: `Note ${i}`,
+      chunks: [
+        `the uart ${i % 3 === 0 ? 'paging' : 'baud'} settings of board ${i} and its kernel console output`,
+      ],
+    }));
+    const { kbId } = await fill(store, docs);
+    const queries = ['uart paging', 'kernel console board 7', 'baud'];
+    const cold = await Promise.all(
+      queries.map((query) => rankChunks(store, { query, kbIds: [kbId], limit: 10 })),
+    );
+
+    const warmed = openSqliteStore({ path: ':memory:' });
+    const kept = WARM_QUERIES.maxMs;
+    try {
+      await fill(warmed, docs);
+      const summary = await warmRanking(warmed, {}, { queries: 5 });
+      expect(summary.queries).toBe(5);
+      expect(summary.streams).toBe(30);
+      for (const [i, query] of queries.entries())
+        expect((await rankChunks(warmed, { query, kbIds: [kbId], limit: 10 })).hits).toEqual(cold[i]?.hits);
+
+      WARM_QUERIES.maxMs = -1;
+      expect((await warmRanking(warmed)).queries).toBe(0);
+      WARM_QUERIES.maxMs = kept;
+      expect((await warmRanking(warmed, {}, { queries: 0 })).queries).toBe(0);
+    } finally {
+      WARM_QUERIES.maxMs = kept;
+      await warmed.close();
+    }
+    const empty = openSqliteStore({ path: ':memory:' });
+    try {
+      expect(await warmRanking(empty)).toEqual({ lists: 0, streams: 0, queries: 0 });
+    } finally {
+      await empty.close();
+    }
   });
 
   it("reads every chunk's text at warm-up for a small index, and none at query time", async () => {
@@ -428,7 +468,7 @@ describe('rankChunks', () => {
       CACHE_LIMITS.warmStreamChunks = 4;
       await fill(large, docs);
       reads.length = 0;
-      await warmRanking(counting(large));
+      await warmRanking(counting(large), {}, { queries: 0 });
       expect(reads).toEqual([]);
     } finally {
       CACHE_LIMITS.warmStreamChunks = kept;

@@ -17,9 +17,9 @@ import type { ChunkTable, DocumentFilter, FieldWeights, PostingList, Store } fro
 import { FIELD_COUNT } from '../store/store.js';
 import { analyzeQuery, type QueryTerm } from '../text/analyze.js';
 import { activeDfr, inExpB2Factor, weightedOccurrences, type DfrOptions } from './dfr.js';
-import { feedbackVector, type ProximityOptions, type TermVector } from './proximity.js';
+import { feedbackCounts, type ProximityOptions } from './proximity.js';
 import { documentChunkCount, type CountedPostingList } from './document-score.js';
-import { readStreams, rerank, rerankMemo, startOver, StreamCache } from './rerank.js';
+import { readStreams, rerank, rerankMemo, StreamCache } from './rerank.js';
 import { topK } from './top-k.js';
 
 /** RM3 settings. */
@@ -191,10 +191,10 @@ interface IndexCache {
   docScores: Float64Array;
   docSums: Float64Array;
   docChunk: Uint32Array;
+  /** Scratch: 1 at each document id already among a pass's hits, kept zeroed between queries. */
+  readonly docSeen: Uint8Array;
   /** 1 at the index of every knowledge base id present (a chunk-table hole has kb 0). */
   readonly allKbs: Uint8Array;
-  /** Feedback term counts by chunk id. */
-  readonly feedbackVectors: Map<number, TermVector>;
   /** Candidates' token streams by chunk id, for proximity and feedback (./rerank.ts). */
   readonly tokenStreams: StreamCache;
 }
@@ -237,8 +237,8 @@ async function indexCache(store: Store): Promise<IndexCache> {
     docScores: new Float64Array(maxDoc + 1),
     docSums: new Float64Array(maxDoc + 1),
     docChunk: new Uint32Array(maxDoc + 1),
+    docSeen: new Uint8Array(maxDoc + 1),
     allKbs,
-    feedbackVectors: new Map(),
     tokenStreams: new StreamCache(),
   };
   CACHES.set(store, cache);
@@ -790,15 +790,16 @@ function scorePass(
   } else if (!grouped && (pruned || touched.length > capacity * 4)) {
     // The best few chunks usually already hold `capacity` distinct documents: then those
     // are the top documents by best chunk, and grouping every touched chunk is not needed.
-    const seen = new Set<number>();
+    const seen = cache.docSeen;
     const found: RankedChunk[] = [];
     for (const id of topK(contenders, score, fetch)) {
       const doc = table.documentId[id] ?? 0;
-      if (seen.has(doc)) continue;
-      seen.add(doc);
+      if (seen[doc] === 1) continue;
+      seen[doc] = 1;
       found.push({ chunkId: id, documentId: doc, score: score(id) });
       if (found.length === capacity) break;
     }
+    for (const h of found) seen[h.documentId] = 0;
     if (found.length === capacity) hits = found;
     // Too few documents: group them all, which needs every chunk's full score.
     else if (!pruned) hits = groupDocuments(cache, touched, options, capacity);
@@ -883,31 +884,6 @@ function prune(
   return (bounded.length > 0 ? bounded : rarestFirst.slice(0, 1)).slice(0, options.maxTerms);
 }
 
-/** Chunks whose feedback term counts are kept per index version (they recur across queries). */
-const MAX_FEEDBACK_VECTORS = 4096;
-
-/**
- * Term counts of each chunk's document title, heading path and text, as feedback reads them,
- * from the token streams proximity reads too (one read and one analysis per candidate).
- */
-async function feedbackVectors(
-  store: Store,
-  cache: IndexCache,
-  chunkIds: readonly number[],
-): Promise<TermVector[]> {
-  const missing = chunkIds.filter((id) => !cache.feedbackVectors.has(id));
-  if (missing.length > 0) {
-    await readStreams(store, cache.tokenStreams, missing);
-    if (cache.feedbackVectors.size + missing.length > MAX_FEEDBACK_VECTORS)
-      startOver(cache.feedbackVectors, chunkIds);
-    for (const id of missing) {
-      const stream = cache.tokenStreams.byChunk.get(id);
-      if (stream) cache.feedbackVectors.set(id, feedbackVector(stream));
-    }
-  }
-  return chunkIds.map((id) => cache.feedbackVectors.get(id) ?? { counts: new Map(), length: 0 });
-}
-
 /** RM3 expansion terms from the feedback hits' text, weighted by the hits' scores. */
 async function expansionTerms(
   store: Store,
@@ -917,20 +893,24 @@ async function expansionTerms(
 ): Promise<WeightedTerm[]> {
   const top = hits.slice(0, feedback.docs);
   if (top.length === 0) return [];
-  const vectors = await feedbackVectors(
+  // Each hit's term counts come from its token stream (one read and one analysis per chunk,
+  // shared with proximity); a chunk deleted meanwhile adds nothing.
+  await readStreams(
     store,
-    cache,
+    cache.tokenStreams,
     top.map((h) => h.chunkId),
   );
   const total = top.reduce((sum, h) => sum + h.score, 0);
   const relevance = new Map<string, number>();
-  top.forEach((hit, i) => {
+  for (const hit of top) {
+    const stream = cache.tokenStreams.byChunk.get(hit.chunkId);
+    if (!stream || stream.feedback.length === 0) continue;
     const docWeight = total > 0 ? hit.score / total : 1 / top.length;
-    const { counts, length } = vectors[i] ?? { counts: new Map<string, number>(), length: 0 };
-    if (length === 0) return;
-    for (const [term, c] of counts)
-      relevance.set(term, (relevance.get(term) ?? 0) + (docWeight * c) / length);
-  });
+    const length = stream.feedback.length;
+    feedbackCounts(stream, (term, c) =>
+      relevance.set(term, (relevance.get(term) ?? 0) + (docWeight * c) / length),
+    );
+  }
   const chosen = [...relevance]
     .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
     .slice(0, feedback.terms);
@@ -960,17 +940,46 @@ export async function compactRanking(store: Store, options: Partial<RankOptions>
 export const WARM_POSTINGS = 4_000_000;
 
 /**
+ * Queries warmRanking runs, drawn from the index's own text, and the time they may take in
+ * all. A query path that has never run is interpreted, then compiled as it gets hot: on the
+ * four test collections the first 20 or so queries took 3–13 ms against about 1 ms after
+ * (bench/README.md, Peers), so the first users of a fresh server would wait for the JIT.
+ */
+export const WARM_QUERIES = { count: 160, maxMs: 400 };
+
+/** How much warmRanking does (defaults: WARM_POSTINGS, WARM_QUERIES.count). */
+export interface WarmLimits {
+  /** Every posting list is read when the index holds at most this many postings. */
+  readonly maxPostings?: number;
+  /** Warm-up queries run at most (0: none). */
+  readonly queries?: number;
+}
+
+/** What warmRanking loaded and ran. */
+export interface WarmSummary {
+  /** Posting lists cached. */
+  readonly lists: number;
+  /** Chunks whose text is analysed and cached for the second stage. */
+  readonly streams: number;
+  /** Warm-up queries run. */
+  readonly queries: number;
+}
+
+/**
  * Loads the in-memory ranking state ahead of the first query, e.g. right after a bulk load
  * or at server start: the store's compact posting lists, written if stale
- * (compactRanking), the chunk table and length norms, and every posting list when the
- * index holds at most `maxPostings` (one pass over the index instead of one lookup per term
- * on first use). Optional: rankChunks loads what it needs on demand.
+ * (compactRanking), the chunk table and length norms, every posting list when the index
+ * holds at most `maxPostings` (one pass over the index instead of one lookup per term on
+ * first use), every chunk's token stream for a small index, and then a few queries made of
+ * the index's own sentences (WARM_QUERIES), so that the query path is compiled before the
+ * first real query. Optional: rankChunks loads what it needs on demand; the warm-up queries
+ * change no ranking, only what is cached.
  */
 export async function warmRanking(
   store: Store,
   options: Partial<RankOptions> = {},
-  maxPostings = WARM_POSTINGS,
-): Promise<void> {
+  limits: WarmLimits = {},
+): Promise<WarmSummary> {
   const o: RankOptions = { ...DEFAULT_RANK_OPTIONS, ...options };
   await compactRanking(store, o);
   const cache = await indexCache(store);
@@ -978,17 +987,56 @@ export async function warmRanking(
   // What is already cached counts against the cache's bound.
   const perPosting = cache.table.chunkCount <= CACHE_LIMITS.fieldTfChunks ? 8 + 2 * FIELD_COUNT : 8;
   const room = Math.floor((MAX_CACHED_BYTES - cache.cachedBytes) / perPosting);
-  const all = await store.allPostings(Math.min(maxPostings, room));
+  const all = await store.allPostings(Math.min(limits.maxPostings ?? WARM_POSTINGS, room));
   // Nothing to add when the index is too large, or changed while it was read.
-  if (!all || CACHES.get(store) !== cache) return;
-  useImpactKey(cache, o);
-  for (const [term, list] of all) {
-    if (cache.postings.has(term)) continue;
-    const entry = impactsOf(cache, list, o);
-    cache.postings.set(term, entry);
-    cache.cachedBytes += entryBytes(entry);
+  if (all && CACHES.get(store) === cache) {
+    useImpactKey(cache, o);
+    for (const [term, list] of all) {
+      if (cache.postings.has(term)) continue;
+      const entry = impactsOf(cache, list, o);
+      cache.postings.set(term, entry);
+      cache.cachedBytes += entryBytes(entry);
+    }
   }
+  const sample = await warmQueryTexts(store, cache, limits.queries ?? WARM_QUERIES.count);
   await warmStreams(store, cache, o);
+  let queries = 0;
+  const started = performance.now();
+  for (const [i, query] of sample.entries()) {
+    if (CACHES.get(store) !== cache || performance.now() - started > WARM_QUERIES.maxMs) break;
+    await rankChunks(store, {
+      query,
+      kbIds: [],
+      limit: WARM_QUERY_LIMITS[i % WARM_QUERY_LIMITS.length] ?? 10,
+      options,
+    });
+    queries++;
+  }
+  return { lists: cache.postings.size, streams: cache.tokenStreams.byChunk.size, queries };
+}
+
+/** Hits asked for by the warm-up queries in turn (a page of results, a long list, a deep one). */
+const WARM_QUERY_LIMITS = [10, 100, 1000];
+
+/**
+ * Up to `count` queries for warmRanking: runs of 4 to 15 words from the middle of chunks
+ * spread evenly over the index (real sentences: stop words, compounds and all).
+ */
+async function warmQueryTexts(store: Store, cache: IndexCache, count: number): Promise<string[]> {
+  const { table } = cache;
+  if (count <= 0 || table.chunkCount === 0) return [];
+  const live: number[] = [];
+  for (let id = 0; id < table.size; id++) if ((table.documentId[id] ?? 0) !== 0) live.push(id);
+  const picked = new Set<number>();
+  for (let i = 0; i < count; i++) picked.add(live[Math.floor((i * live.length) / count)] ?? 0);
+  const rows = await store.getChunksWithDocuments([...picked]);
+  return rows.flatMap((row, i) => {
+    const words = row.chunk.text.split(/\s+/).filter((w) => w.length > 0);
+    const length = 4 + (i % 12);
+    const at = Math.max(0, Math.floor(words.length / 2) - Math.floor(length / 2));
+    const query = words.slice(at, at + length).join(' ');
+    return query.length > 0 ? [query] : [];
+  });
 }
 
 /** Reads and analyses every chunk of a small index into the token stream cache (CACHE_LIMITS). */

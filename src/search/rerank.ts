@@ -123,6 +123,24 @@ interface Hit {
 
 const byScore = (a: Hit, b: Hit): number => b.score - a.score || a.chunkId - b.chunkId;
 
+/**
+ * Sorts `hits[0 .. n − 1]` in place by score (ties to the lower chunk id). Insertion sort:
+ * a re-scored head is short and mostly in order already.
+ */
+function sortHead(hits: Hit[], n: number): void {
+  for (let i = 1; i < n; i++) {
+    const h = hits[i];
+    if (!h) continue;
+    let j = i - 1;
+    for (; j >= 0; j--) {
+      const prev = hits[j];
+      if (!prev || byScore(prev, h) <= 0) break;
+      hits[j + 1] = prev;
+    }
+    hits[j + 1] = h;
+  }
+}
+
 /** The hits re-scored and re-sorted (see the module comment). */
 export async function rerank<T extends Hit>(
   store: Store,
@@ -130,26 +148,26 @@ export async function rerank<T extends Hit>(
   input: RerankInput,
   memo: RerankMemo = rerankMemo(),
 ): Promise<T[]> {
-  let out = [...hits];
+  const out = hits.slice();
   const mu = input.documentWeight;
   if (input.perDocument && mu > 0) {
     const scoring: DocumentScoreInput = { ...input, terms: input.scoredTerms };
     // A one-chunk document's score is its chunk's score: only longer documents move. Only
     // the best DOCUMENT_DEPTH are re-scored and stay above the rest, in their first order.
-    const head = out
-      .slice(0, DOCUMENT_DEPTH)
-      .map((h) =>
-        documentChunkCount(input.table, h.documentId) > 1
-          ? { ...h, score: (1 - mu) * h.score + mu * documentScore(scoring, h.documentId) }
-          : h,
-      );
-    out = [...head.sort(byScore), ...out.slice(DOCUMENT_DEPTH)];
+    const n = Math.min(DOCUMENT_DEPTH, out.length);
+    for (let i = 0; i < n; i++) {
+      const h = out[i];
+      if (h && documentChunkCount(input.table, h.documentId) > 1)
+        out[i] = { ...h, score: (1 - mu) * h.score + mu * documentScore(scoring, h.documentId) };
+    }
+    sortHead(out, n);
   }
   const proximity = input.proximity;
   if (proximity && proximity.weight > 0 && input.depth > 0 && out.length > 0) {
     const pairs = queryPairs(input.query, input.queryTerms);
     if (pairs.size === 0) return out;
-    const head = out.slice(0, input.depth);
+    const n = Math.min(input.depth, out.length);
+    const head = out.slice(0, n);
     await readStreams(
       store,
       memo.streams,
@@ -168,12 +186,12 @@ export async function rerank<T extends Hit>(
       b: input.b,
       averageLength: title + heading + body,
     };
-    const rescored = head.map((h) => {
+    head.forEach((h, i) => {
       const found = memo.occurrences.get(h.chunkId);
       const bonus = found ? proximityBonus(found, query, proximity) : 0;
-      return bonus > 0 ? { ...h, score: h.score + proximity.weight * bonus } : h;
+      if (bonus > 0) out[i] = { ...h, score: h.score + proximity.weight * bonus };
     });
-    out = [...rescored.sort(byScore), ...out.slice(head.length)];
+    sortHead(out, n);
   }
   return out;
 }

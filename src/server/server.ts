@@ -209,10 +209,11 @@ export async function startServer(options: ServeOptions): Promise<ShelfServer> {
     throw new ShelfError('SERVER_LISTEN_FAILED', { host, port, reason: (e as Error).message }, { cause: e });
   }
   // Ranking state (and, for an index of moderate size, every posting list) loads in the
-  // background, so the first searches do not pay for it; a search before it is done loads
-  // what it needs itself.
-  const warming = warmRanking(app.store).catch((e: unknown) =>
-    app.logger.warn('could not preload the search index', { reason: (e as Error).message }),
+  // background and a few warm-up queries run, so the first searches pay neither for the
+  // loading nor for the JIT; a search before it is done loads what it needs itself.
+  const warming = warmRanking(app.store).then(
+    (warmed) => app.logger.debug('search index preloaded', { ...warmed }),
+    (e: unknown) => app.logger.warn('could not preload the search index', { reason: (e as Error).message }),
   );
   if (options.jobs !== false) {
     const w = options.worker ?? {};
