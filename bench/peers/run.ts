@@ -1,21 +1,27 @@
 /**
  * Peers: shelf against MiniSearch, Orama, FlexSearch, Lunr and raw SQLite FTS5, on every
- * collection in ../shared/eval, all in one process and one run: nDCG@10, build time,
- * query p50/p99 (top 1000 per query; first pass and a second, warm pass) and heap growth
- * after building (measured on a second build) and after querying (in-memory caches count).
- * Ratios are against raw FTS5 measured in the same run.
+ * collection in ../shared/eval, in one run: nDCG@10, build time, query p50/p99 (top 1000
+ * per query; first pass and a second, warm pass) and heap growth after building (measured
+ * on a second build) and after querying (in-memory caches count).
+ *
+ * Each engine is measured on each collection in a process of its own, one after the other:
+ * in one shared process, every engine's garbage and heap size weighed on the garbage
+ * collection of the engines after it (bench/README.md, Peers). Ratios are against raw FTS5
+ * measured in the same run.
  *   NODE_OPTIONS=--expose-gc npx tsx bench/peers/run.ts [collection,...] [engine,...]
  */
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { loadBeir } from '../../src/eval/beir.js';
 import { evaluate, type Retrieved } from '../../src/eval/metrics.js';
-import { COLLECTIONS, EVAL_DIR, REFERENCE_NDCG } from '../lib/collections.js';
+import { COLLECTIONS, EVAL_DIR, REFERENCE_NDCG, type CollectionSpec } from '../lib/collections.js';
 import { f4, fmb, fms, heapBytes, percentiles, table, type Percentiles } from '../lib/measure.js';
-import { ENGINES } from './engines.js';
+import { ENGINES, type Engine } from './engines.js';
 
 const HITS = 1000;
-const onlyCollections = process.argv[2]?.split(',');
-const onlyEngines = process.argv[3]?.split(',');
+/** The argument that makes this script measure one engine on one collection and print it. */
+const ONE = '--one';
 
 interface Row {
   engine: string;
@@ -27,56 +33,66 @@ interface Row {
   heapAfter: number;
 }
 
-for (const spec of COLLECTIONS) {
-  if (onlyCollections && !onlyCollections.includes(spec.name)) continue;
+/** Builds `engine` over the collection, runs its judged queries twice, and measures. */
+async function measure(spec: CollectionSpec, engine: Engine): Promise<Row> {
   const c = await loadBeir(join(EVAL_DIR, spec.name), spec.qrels);
   const judged = [...c.qrels.keys()].filter((q) => c.queries.has(q));
-  const rows: Row[] = [];
-  for (const engine of ENGINES) {
-    if (onlyEngines && !onlyEngines.includes(engine.name)) continue;
-    const heapBefore = heapBytes();
-    const started = performance.now();
-    const built = await engine.build(c.corpus);
-    const buildMs = performance.now() - started;
-    // No forced GC between building and querying: a forced full GC throws away much of what
-    // the JIT compiled (measured: shelf's next queries took 4-12 ms instead of 1-2 ms), which
-    // never happens in a running server. The heap after building is measured on a second
-    // build, after the timed passes (bench/README.md, Peers).
-    const pass = async (): Promise<{ run: Map<string, Retrieved[]>; times: number[] }> => {
-      const run = new Map<string, Retrieved[]>();
-      const times: number[] = [];
-      for (const qid of judged) {
-        const t0 = performance.now();
-        const hits = await built.search(c.queries.get(qid) ?? '', HITS);
-        times.push(performance.now() - t0);
-        run.set(
-          qid,
-          hits.filter((h) => h.docId !== qid),
-        );
-      }
-      return { run, times };
-    };
-    const cold = await pass();
-    const warm = await pass();
-    const heapAfter = heapBytes() - heapBefore;
-    await built.close();
-    const heapBeforeSecond = heapBytes();
-    const second = await engine.build(c.corpus);
-    const heap = heapBytes() - heapBeforeSecond;
-    await second.close();
-    rows.push({
-      engine: engine.name,
-      ndcg10: evaluate(cold.run, c.qrels).ndcg10,
-      buildMs,
-      cold: percentiles(cold.times),
-      warm: percentiles(warm.times),
-      heap,
-      heapAfter,
-    });
-  }
+  const heapBefore = heapBytes();
+  const started = performance.now();
+  const built = await engine.build(c.corpus);
+  const buildMs = performance.now() - started;
+  // No forced GC between building and querying: a forced full GC throws away much of what
+  // the JIT compiled (measured: shelf's next queries took 4-12 ms instead of 1-2 ms), which
+  // never happens in a running server. The heap after building is measured on a second
+  // build, after the timed passes.
+  const pass = async (): Promise<{ run: Map<string, Retrieved[]>; times: number[] }> => {
+    const run = new Map<string, Retrieved[]>();
+    const times: number[] = [];
+    for (const qid of judged) {
+      const t0 = performance.now();
+      const hits = await built.search(c.queries.get(qid) ?? '', HITS);
+      times.push(performance.now() - t0);
+      run.set(
+        qid,
+        hits.filter((h) => h.docId !== qid),
+      );
+    }
+    return { run, times };
+  };
+  const cold = await pass();
+  const warm = await pass();
+  const heapAfter = heapBytes() - heapBefore;
+  await built.close();
+  const heapBeforeSecond = heapBytes();
+  const second = await engine.build(c.corpus);
+  const heap = heapBytes() - heapBeforeSecond;
+  await second.close();
+  return {
+    engine: engine.name,
+    ndcg10: evaluate(cold.run, c.qrels).ndcg10,
+    buildMs,
+    cold: percentiles(cold.times),
+    warm: percentiles(warm.times),
+    heap,
+    heapAfter,
+  };
+}
+
+/** Measures `engine` on `spec` in a child process running this script (see ONE). */
+function measureApart(spec: CollectionSpec, engine: Engine): Row {
+  const out = execFileSync(
+    process.execPath,
+    [...process.execArgv, fileURLToPath(import.meta.url), ONE, spec.name, engine.name],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 20 },
+  );
+  const last = out.trim().split('\n').at(-1) ?? '';
+  return JSON.parse(last) as Row;
+}
+
+function report(spec: CollectionSpec, queries: number, docs: number, rows: readonly Row[]): void {
   const fts = rows.find((r) => r.engine === 'fts5');
   const ratio = (x: number, base: number | undefined): string => (base ? `${(x / base).toFixed(2)}x` : '-');
-  console.log(`\n## ${spec.name} (${c.corpus.length} docs, ${judged.length} queries, top ${HITS})\n`);
+  console.log(`\n## ${spec.name} (${docs} docs, ${queries} queries, top ${HITS})\n`);
   console.log(
     table([
       [
@@ -113,4 +129,28 @@ for (const spec of COLLECTIONS) {
       ]),
     ]),
   );
+}
+
+const byName = <T extends { readonly name: string }>(list: readonly T[], name: string | undefined): T => {
+  const found = list.find((x) => x.name === name);
+  if (!found)
+    throw new Error(`unknown name ${name ?? '(none)'}: one of ${list.map((x) => x.name).join(', ')}`);
+  return found;
+};
+
+if (process.argv[2] === ONE) {
+  const row = await measure(byName(COLLECTIONS, process.argv[3]), byName(ENGINES, process.argv[4]));
+  console.log(JSON.stringify(row));
+} else {
+  const onlyCollections = process.argv[2]?.split(',');
+  const onlyEngines = process.argv[3]?.split(',');
+  for (const spec of COLLECTIONS) {
+    if (onlyCollections && !onlyCollections.includes(spec.name)) continue;
+    const c = await loadBeir(join(EVAL_DIR, spec.name), spec.qrels);
+    const judged = [...c.qrels.keys()].filter((q) => c.queries.has(q));
+    const rows = ENGINES.filter((e) => !onlyEngines || onlyEngines.includes(e.name)).map((engine) =>
+      measureApart(spec, engine),
+    );
+    report(spec, judged.length, c.corpus.length, rows);
+  }
 }

@@ -62,6 +62,20 @@ describe('compact posting lists (SQLite)', () => {
       fieldTf: new Uint16Array(chunkIds.length * FIELD_COUNT).fill(1),
     });
 
+  it('moves the index version when this connection writes and when another one commits', async () => {
+    const { store, write, raw } = await open();
+    await write('a', 'walrus seal');
+    const first = await store.indexVersion();
+    expect(await store.indexVersion()).toBe(first);
+    await write('b', 'walrus');
+    const second = await store.indexVersion();
+    expect(second).not.toBe(first);
+    // Another process deleting a document: the cached index must be dropped.
+    raw.prepare("DELETE FROM documents WHERE key = 'a'").run();
+    expect(await store.indexVersion()).not.toBe(second);
+    raw.close();
+  });
+
   it('reads the compact lists once written, and the index when a list is unreadable', async () => {
     const { store, write, raw } = await open();
     const a = await write('a', 'walrus seal');

@@ -316,8 +316,11 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
   let compactionChanges = 0;
   const currentVersion = (): string => {
     // data_version moves when another connection commits; total_changes when this one writes.
-    const other = stmt('PRAGMA data_version').pluck().get() as number;
-    return `${other}:${totalChanges() - compactionChanges}`;
+    // One statement: every query asks.
+    const { other, own } = stmt(
+      'SELECT (SELECT data_version FROM pragma_data_version) AS other, total_changes() AS own',
+    ).get() as { other: number; own: number };
+    return `${other}:${own - compactionChanges}`;
   };
   let compactChecked: { version: string; view: CompactView | undefined } | undefined;
   /** Runs one of compactPostings' writes, uncounted in the index version. */
