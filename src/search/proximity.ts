@@ -122,7 +122,14 @@ export class TermIds {
   private readonly ids = new Map<string, number>();
   readonly terms: string[] = [];
   /** Scratch by term number, all zero between calls (occurrencesIn, feedbackCounts). */
-  marks = new Int32Array(1024);
+  private scratch = new Int32Array(1024);
+
+  /** The scratch array, grown to hold every term numbered so far. */
+  get marks(): Int32Array {
+    if (this.scratch.length < this.terms.length)
+      this.scratch = new Int32Array(Math.max(this.terms.length, 2 * this.scratch.length));
+    return this.scratch;
+  }
 
   /** The term's number, given one if it has none. */
   idOf(term: string): number {
@@ -194,7 +201,6 @@ export function tokenStream(fields: readonly string[], ids: TermIds = new TermId
 /** Where the query's terms occur in a token stream, in text order. */
 export function occurrencesIn(stream: TokenStream, terms: readonly ProximityTerm[]): Occurrences {
   const { ids } = stream;
-  if (ids.marks.length < ids.size) ids.marks = new Int32Array(Math.max(ids.size, 2 * ids.marks.length));
   const { marks } = ids;
   // marks[id] = query index + 1 for the query's terms, 0 for every other term (restored below).
   const marked: number[] = [];
@@ -226,7 +232,6 @@ export function occurrencesIn(stream: TokenStream, terms: readonly ProximityTerm
  */
 export function feedbackCounts(stream: TokenStream, each: (term: string, count: number) => void): number {
   const { ids, feedback } = stream;
-  if (ids.marks.length < ids.size) ids.marks = new Int32Array(Math.max(ids.size, 2 * ids.marks.length));
   // marks is all zero outside a call: count in it, then zero it again.
   const { marks } = ids;
   const seen: number[] = [];
