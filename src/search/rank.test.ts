@@ -416,6 +416,7 @@ describe('rankChunks', () => {
       expect((await warmRanking(warmed)).queries).toBe(0);
       WARM_QUERIES.maxMs = kept;
       expect((await warmRanking(warmed, {}, { queries: 0 })).queries).toBe(0);
+      expect((await warmRanking(warmed, {}, { signal: AbortSignal.abort() })).queries).toBe(0);
     } finally {
       WARM_QUERIES.maxMs = kept;
       await warmed.close();

@@ -964,6 +964,8 @@ export interface WarmLimits {
   readonly maxPostings?: number;
   /** Warm-up queries run at most (0: none). */
   readonly queries?: number;
+  /** Stops the warm-up queries (e.g. a server shutting down); what is loaded stays. */
+  readonly signal?: AbortSignal;
 }
 
 /** What warmRanking loaded and ran. */
@@ -1014,7 +1016,12 @@ export async function warmRanking(
   let queries = 0;
   const started = performance.now();
   for (const [i, query] of sample.entries()) {
-    if (CACHES.get(store) !== cache || performance.now() - started > WARM_QUERIES.maxMs) break;
+    if (
+      limits.signal?.aborted ||
+      CACHES.get(store) !== cache ||
+      performance.now() - started > WARM_QUERIES.maxMs
+    )
+      break;
     await rankChunks(store, {
       query,
       kbIds: [],

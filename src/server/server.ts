@@ -211,7 +211,8 @@ export async function startServer(options: ServeOptions): Promise<ShelfServer> {
   // Ranking state (and, for an index of moderate size, every posting list) loads in the
   // background and a few warm-up queries run, so the first searches pay neither for the
   // loading nor for the JIT; a search before it is done loads what it needs itself.
-  const warming = warmRanking(app.store).then(
+  const stopWarming = new AbortController();
+  const warming = warmRanking(app.store, {}, { signal: stopWarming.signal }).then(
     (warmed) => app.logger.debug('search index preloaded', { ...warmed }),
     (e: unknown) => app.logger.warn('could not preload the search index', { reason: (e as Error).message }),
   );
@@ -251,6 +252,7 @@ export async function startServer(options: ServeOptions): Promise<ShelfServer> {
     port: bound,
     http,
     async close() {
+      stopWarming.abort();
       scheduler?.stop();
       await http.close();
       await worker?.stop();
