@@ -246,6 +246,9 @@ export function feedbackCounts(stream: TokenStream, each: (term: string, count: 
   return feedback.length;
 }
 
+/** Per-term scratch for proximityBonus (synchronous, so one array serves every call). */
+let ACC = new Float64Array(64);
+
 /** The proximity bonus of one text, from its query-term occurrences. */
 export function proximityBonus(
   occurrences: Occurrences,
@@ -254,7 +257,8 @@ export function proximityBonus(
 ): number {
   const { terms, pairs } = query;
   if (pairs.size === 0) return 0;
-  const acc = new Float64Array(terms.length);
+  if (ACC.length < terms.length) ACC = new Float64Array(2 * terms.length);
+  const acc = ACC.fill(0, 0, terms.length);
   for (let n = 1; n < occurrences.terms.length; n++) {
     const last = occurrences.terms[n - 1] ?? 0;
     const i = occurrences.terms[n] ?? 0;
@@ -268,10 +272,11 @@ export function proximityBonus(
   const { k1, b, averageLength } = query;
   const k = k1 * (1 - b + (averageLength > 0 ? (b * occurrences.length) / averageLength : 0));
   let bonus = 0;
-  terms.forEach((t, i) => {
+  for (let i = 0; i < terms.length; i++) {
     const a = acc[i] ?? 0;
-    if (a > 0) bonus += (t.weight * Math.min(1, t.idf) * (k1 + 1) * a) / (a + k);
-  });
+    const t = terms[i];
+    if (a > 0 && t) bonus += (t.weight * Math.min(1, t.idf) * (k1 + 1) * a) / (a + k);
+  }
   return bonus;
 }
 

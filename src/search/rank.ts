@@ -193,6 +193,8 @@ interface IndexCache {
   docChunk: Uint32Array;
   /** Scratch: 1 at each document id already among a pass's hits, kept zeroed between queries. */
   readonly docSeen: Uint8Array;
+  /** Scratch document ids (groupDocuments). */
+  readonly scratchDocs: Uint32Array;
   /** 1 at the index of every knowledge base id present (a chunk-table hole has kb 0). */
   readonly allKbs: Uint8Array;
   /** Candidates' token streams by chunk id, for proximity and feedback (./rerank.ts). */
@@ -238,6 +240,7 @@ async function indexCache(store: Store): Promise<IndexCache> {
     docSums: new Float64Array(maxDoc + 1),
     docChunk: new Uint32Array(maxDoc + 1),
     docSeen: new Uint8Array(maxDoc + 1),
+    scratchDocs: new Uint32Array(maxDoc + 1),
     allKbs,
     tokenStreams: new StreamCache(),
   };
@@ -831,18 +834,20 @@ function groupDocuments(
   capacity: number,
 ): RankedChunk[] {
   const { table, scores, docScores, docSums, docChunk } = cache;
-  const docs: number[] = [];
+  let count = 0;
+  const seen = cache.scratchDocs;
   for (const id of touched) {
     const doc = table.documentId[id] ?? 0;
     const s = scores[id] ?? 0;
     const current = docScores[doc] ?? 0;
-    if (current === 0) docs.push(doc);
+    if (current === 0) seen[count++] = doc;
     docSums[doc] = (docSums[doc] ?? 0) + s;
     if (s > current || (s === current && id < (docChunk[doc] ?? 0))) {
       docScores[doc] = s;
       docChunk[doc] = id;
     }
   }
+  const docs = seen.subarray(0, count);
   const gamma = options.otherChunksWeight;
   if (gamma > 0)
     for (const doc of docs) {
@@ -922,11 +927,27 @@ async function expansionTerms(
       relevance.set(term, (relevance.get(term) ?? 0) + (docWeight * c) / length),
     );
   }
-  const chosen = [...relevance]
-    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
-    .slice(0, feedback.terms);
-  const sum = chosen.reduce((s, [, v]) => s + v, 0);
-  return sum > 0 ? chosen.map(([term, v]) => ({ term, weight: v / sum })) : [];
+  // The best `feedback.terms` by relevance, ties to the term first in code-unit order, kept
+  // in order as they come (a few hundred candidates, a list of 20).
+  const terms: string[] = [];
+  const values: number[] = [];
+  const above = (term: string, v: number, at: number): boolean => {
+    const w = values[at] ?? 0;
+    return v > w || (v === w && term < (terms[at] ?? ''));
+  };
+  relevance.forEach((v, term) => {
+    if (terms.length === feedback.terms && !above(term, v, terms.length - 1)) return;
+    let at = terms.length;
+    while (at > 0 && above(term, v, at - 1)) at--;
+    terms.splice(at, 0, term);
+    values.splice(at, 0, v);
+    if (terms.length > feedback.terms) {
+      terms.pop();
+      values.pop();
+    }
+  });
+  const sum = values.reduce((total, v) => total + v, 0);
+  return sum > 0 ? terms.map((term, i) => ({ term, weight: (values[i] ?? 0) / sum })) : [];
 }
 
 /**

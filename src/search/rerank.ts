@@ -77,14 +77,18 @@ export function startOver<V>(cache: Map<number, V>, ids: readonly number[]): voi
   for (const [id, v] of kept) cache.set(id, v);
 }
 
-/** What one query's second stages share: the candidates' occurrences of its terms, and the streams. */
+/**
+ * What one query's second stages share: the candidates' occurrences of its terms, the
+ * query's pairs of neighbouring terms (worked out by the first), and the streams.
+ */
 export interface RerankMemo {
   readonly occurrences: Map<number, Occurrences>;
+  pairs: Set<number> | undefined;
   readonly streams: StreamCache;
 }
 
 export function rerankMemo(streams: StreamCache = new StreamCache()): RerankMemo {
-  return { occurrences: new Map(), streams };
+  return { occurrences: new Map(), pairs: undefined, streams };
 }
 
 export interface RerankInput {
@@ -164,7 +168,7 @@ export async function rerank<T extends Hit>(
   }
   const proximity = input.proximity;
   if (proximity && proximity.weight > 0 && input.depth > 0 && out.length > 0) {
-    const pairs = queryPairs(input.query, input.queryTerms);
+    const pairs = (memo.pairs ??= queryPairs(input.query, input.queryTerms));
     if (pairs.size === 0) return out;
     const n = Math.min(input.depth, out.length);
     const head = out.slice(0, n);
