@@ -1054,6 +1054,9 @@ export async function warmRanking(
   return { lists: cache.postings.size, streams: cache.tokenStreams.byChunk.size, queries };
 }
 
+/** A warm-up query's length at most, in characters. */
+const WARM_QUERY_CHARS = 300;
+
 /** Hits asked for by the warm-up queries in turn (a page of results, a long list, a deep one). */
 const WARM_QUERY_LIMITS = [10, 100, 1000];
 
@@ -1073,7 +1076,11 @@ async function warmQueryTexts(store: Store, cache: IndexCache, count: number): P
     const words = row.chunk.text.split(/\s+/).filter((w) => w.length > 0);
     const length = 4 + (i % 12);
     const at = Math.max(0, Math.floor(words.length / 2) - Math.floor(length / 2));
-    const query = words.slice(at, at + length).join(' ');
+    // Capped: a chunk of one long unbroken token (a data blob) must not make a huge query.
+    const query = words
+      .slice(at, at + length)
+      .join(' ')
+      .slice(0, WARM_QUERY_CHARS);
     return query.length > 0 ? [query] : [];
   });
 }
