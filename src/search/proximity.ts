@@ -228,9 +228,10 @@ export function occurrencesIn(stream: TokenStream, terms: readonly ProximityTerm
 
 /**
  * Calls `each` with every feedback term of a token stream's text and its count, in order of
- * first occurrence (the same counts as analysing the text again); returns their total.
+ * first occurrence (the same counts as analysing the text again). Their total is
+ * `stream.feedback.length`.
  */
-export function feedbackCounts(stream: TokenStream, each: (term: string, count: number) => void): number {
+export function feedbackCounts(stream: TokenStream, each: (term: string, count: number) => void): void {
   const { ids, feedback } = stream;
   // marks is all zero outside a call: count in it, then zero it again.
   const { marks } = ids;
@@ -243,7 +244,6 @@ export function feedbackCounts(stream: TokenStream, each: (term: string, count: 
     each(ids.terms[id] ?? '', marks[id] ?? 0);
     marks[id] = 0;
   }
-  return feedback.length;
 }
 
 /** Per-term scratch for proximityBonus (synchronous, so one array serves every call). */
