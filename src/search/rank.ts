@@ -1062,16 +1062,22 @@ const WARM_QUERY_LIMITS = [10, 100, 1000];
 
 /**
  * Up to `count` queries for warmRanking: runs of 4 to 15 words from the middle of chunks
- * spread evenly over the index (real sentences: stop words, compounds and all).
+ * spread evenly over the index (real sentences: stop words, compounds and all), found
+ * without listing every live chunk first (a million-entry array at a million chunks).
  */
 async function warmQueryTexts(store: Store, cache: IndexCache, count: number): Promise<string[]> {
   const { table } = cache;
   if (count <= 0 || table.chunkCount === 0) return [];
-  const live: number[] = [];
-  for (let id = 0; id < table.size; id++) if ((table.documentId[id] ?? 0) !== 0) live.push(id);
-  const picked = new Set<number>();
-  for (let i = 0; i < count; i++) picked.add(live[Math.floor((i * live.length) / count)] ?? 0);
-  const rows = await store.getChunksWithDocuments([...picked]);
+  // The first live chunk of each of `count` equal, disjoint stretches of the table (holes
+  // skipped; each scan stops at its stretch's end, so the table is read at most once).
+  const picked: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const end = Math.min(table.size, Math.floor(((i + 1) * table.size) / count));
+    let id = Math.floor((i * table.size) / count);
+    while (id < end && (table.documentId[id] ?? 0) === 0) id++;
+    if (id < end) picked.push(id);
+  }
+  const rows = await store.getChunksWithDocuments(picked);
   return rows.flatMap((row, i) => {
     const words = row.chunk.text.split(/\s+/).filter((w) => w.length > 0);
     const length = 4 + (i % 12);
