@@ -166,6 +166,17 @@ function entryBytes(entry: TermImpacts): number {
   return entry.chunkIds.byteLength + entry.impacts.byteLength + (entry.fieldTf?.byteLength ?? 0);
 }
 
+/** Whether the cache's lists keep their per-field counts (CACHE_LIMITS.fieldTfChunks). */
+function keepsFieldTf(cache: IndexCache): boolean {
+  return cache.table.chunkCount <= CACHE_LIMITS.fieldTfChunks;
+}
+
+/** Bytes one cached posting takes (entryBytes per posting): chunk id, impact, maybe counts. */
+function postingBytes(cache: IndexCache): number {
+  const counts = keepsFieldTf(cache) ? FIELD_COUNT * Uint16Array.BYTES_PER_ELEMENT : 0;
+  return Uint32Array.BYTES_PER_ELEMENT + Float32Array.BYTES_PER_ELEMENT + counts;
+}
+
 interface IndexCache {
   readonly version: string;
   readonly table: ChunkTable;
@@ -389,13 +400,12 @@ function cachedList(
   maxImpact: number,
   occurrences: number,
 ): TermImpacts {
-  const keepTf = cache.table.chunkCount <= CACHE_LIMITS.fieldTfChunks;
   return {
     chunkIds: list.chunkIds,
     impacts,
     maxImpact,
     occurrences,
-    fieldTf: keepTf ? list.fieldTf : undefined,
+    fieldTf: keepsFieldTf(cache) ? list.fieldTf : undefined,
   };
 }
 
@@ -1019,8 +1029,7 @@ export async function warmRanking(
   const cache = await indexCache(store);
   norms(cache, fieldBs(o));
   // What is already cached counts against the cache's bound.
-  const perPosting = cache.table.chunkCount <= CACHE_LIMITS.fieldTfChunks ? 8 + 2 * FIELD_COUNT : 8;
-  const room = Math.floor((MAX_CACHED_BYTES - cache.cachedBytes) / perPosting);
+  const room = Math.floor((MAX_CACHED_BYTES - cache.cachedBytes) / postingBytes(cache));
   const all = await store.allPostings(Math.min(limits.maxPostings ?? WARM_POSTINGS, room));
   // Nothing to add when the index is too large, or changed while it was read.
   if (all && CACHES.get(store) === cache) {
