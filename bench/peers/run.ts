@@ -25,6 +25,9 @@ const ONE = '--one';
 
 interface Row {
   engine: string;
+  /** The collection's size, as the child read it (the parent reads no collection). */
+  docs: number;
+  queries: number;
   ndcg10: number;
   buildMs: number;
   cold: Percentiles;
@@ -69,6 +72,8 @@ async function measure(spec: CollectionSpec, engine: Engine): Promise<Row> {
   await second.close();
   return {
     engine: engine.name,
+    docs: c.corpus.length,
+    queries: judged.length,
     ndcg10: evaluate(cold.run, c.qrels).ndcg10,
     buildMs,
     cold: percentiles(cold.times),
@@ -89,9 +94,10 @@ function measureApart(spec: CollectionSpec, engine: Engine): Row {
   return JSON.parse(last) as Row;
 }
 
-function report(spec: CollectionSpec, queries: number, docs: number, rows: readonly Row[]): void {
+function report(spec: CollectionSpec, rows: readonly Row[]): void {
   const fts = rows.find((r) => r.engine === 'fts5');
   const ratio = (x: number, base: number | undefined): string => (base ? `${(x / base).toFixed(2)}x` : '-');
+  const { docs = 0, queries = 0 } = rows[0] ?? {};
   console.log(`\n## ${spec.name} (${docs} docs, ${queries} queries, top ${HITS})\n`);
   console.log(
     table([
@@ -146,11 +152,9 @@ if (process.argv[2] === ONE) {
   const onlyEngines = process.argv[3]?.split(',');
   for (const spec of COLLECTIONS) {
     if (onlyCollections && !onlyCollections.includes(spec.name)) continue;
-    const c = await loadBeir(join(EVAL_DIR, spec.name), spec.qrels);
-    const judged = [...c.qrels.keys()].filter((q) => c.queries.has(q));
     const rows = ENGINES.filter((e) => !onlyEngines || onlyEngines.includes(e.name)).map((engine) =>
       measureApart(spec, engine),
     );
-    report(spec, judged.length, c.corpus.length, rows);
+    report(spec, rows);
   }
 }
