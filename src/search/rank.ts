@@ -323,7 +323,7 @@ function impactKey(options: RankOptions): string {
  */
 function storedImpactKey(cache: IndexCache, options: RankOptions): string {
   const { size, chunkCount } = cache.table;
-  return ['bm25f+dfr/2', impactKey(options), size, chunkCount, ...cache.avgLengths].join(' ');
+  return ['bm25f+dfr/3', impactKey(options), size, chunkCount, ...cache.avgLengths].join(' ');
 }
 
 /** Empties the posting cache if it holds impacts for other ranking parameters. */
@@ -384,16 +384,25 @@ function impactsOf(cache: IndexCache, list: PostingList, options: RankOptions): 
   return cachedList(cache, list, impacts, maxImpact, occurrences);
 }
 
-/** A list whose impacts were stored for this cache's key (see storedImpactKey). */
+/**
+ * A list whose impacts were stored for this cache's key (see storedImpactKey), with their
+ * maximum and In_expB2's F from the stored summary (listSummary) when there is one.
+ */
 function storedImpacts(
   cache: IndexCache,
   list: PostingList,
   impacts: Float32Array,
   options: RankOptions,
 ): TermImpacts {
+  const [maxImpact, occurrences] = list.summary ?? listSummary(list, impacts, options);
+  return cachedList(cache, list, impacts, maxImpact ?? 0, occurrences ?? 0);
+}
+
+/** What compactRanking stores with a list's impacts: their maximum, and In_expB2's F. */
+function listSummary(list: PostingList, impacts: Float32Array, options: RankOptions): Float64Array {
   let maxImpact = 0;
   for (const v of impacts) if (v > maxImpact) maxImpact = v;
-  return cachedList(cache, list, impacts, maxImpact, occurrencesOf(list, options));
+  return Float64Array.of(maxImpact, occurrencesOf(list, options));
 }
 
 /** In_expB2's F of a list (0 when it does not count). */
@@ -415,7 +424,8 @@ function cachedList(
     impacts,
     maxImpact,
     occurrences,
-    fieldTf: keepsFieldTf(cache) ? list.fieldTf : undefined,
+    // Empty when read without counts (PostingsRead).
+    fieldTf: keepsFieldTf(cache) && list.fieldTf.length > 0 ? list.fieldTf : undefined,
   };
 }
 
@@ -436,7 +446,11 @@ async function loadPostings(
   }
   const missing = terms.filter((t) => !cache.postings.has(t));
   if (missing.length === 0) return;
-  const loaded = await store.postings(missing, storedImpactKey(cache, options));
+  // Per-field counts are read only where the cache keeps them: a stored list's summary gives
+  // the rest (compactRanking).
+  const loaded = await store.postings(missing, storedImpactKey(cache, options), {
+    counts: keepsFieldTf(cache),
+  });
   const wanted = new Set(terms);
   for (const [term, list] of loaded) {
     if (cache.postings.has(term)) continue;
@@ -1023,6 +1037,7 @@ export async function compactRanking(store: Store, options: Partial<RankOptions>
       (list.chunkIds[list.chunkIds.length - 1] ?? 0) < cache.table.size
         ? impactsOf(cache, list, o).impacts
         : undefined,
+    summaryOf: (list, impacts) => listSummary(list, impacts, o),
   });
 }
 

@@ -236,6 +236,8 @@ export interface PostingList {
   readonly fieldTf: Uint16Array;
   /** A value per posting stored with the list (StoredImpacts), when asked for by its key. */
   readonly impacts?: Float32Array;
+  /** The numbers stored with those values (StoredImpacts.summaryOf), when there are any. */
+  readonly summary?: Float64Array;
 }
 
 /**
@@ -247,6 +249,21 @@ export interface StoredImpacts {
   readonly key: string;
   /** The values of `list`'s postings, or undefined to store none for this list. */
   of(list: PostingList): Float32Array | undefined;
+  /**
+   * A few numbers about the list and its values (say their maximum), stored and handed back
+   * with them, so a reader need not work them out from the postings again.
+   */
+  summaryOf?(list: PostingList, impacts: Float32Array): Float64Array;
+}
+
+/** How Store.postings reads lists. */
+export interface PostingsRead {
+  /**
+   * false: the caller does not need per-field counts where it gets stored impacts with their
+   * summary, so such a list may come with an empty `fieldTf` (a third less to read, nothing
+   * to decode). Default true.
+   */
+  readonly counts?: boolean;
 }
 
 /** Counts that must all be zero in a consistent store. */
@@ -440,7 +457,11 @@ export interface Store {
    * The posting list of each term (an empty list for unknown terms), with the impacts stored
    * under `impactKey` where there are any (see compactPostings).
    */
-  postings(terms: readonly string[], impactKey?: string): Promise<Map<string, PostingList>>;
+  postings(
+    terms: readonly string[],
+    impactKey?: string,
+    read?: PostingsRead,
+  ): Promise<Map<string, PostingList>>;
   /**
    * Every term's posting list, read in one pass (to warm a ranker), or undefined when the
    * index holds more than `maxPostings` postings in all.

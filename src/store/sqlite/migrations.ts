@@ -204,6 +204,15 @@ export const MIGRATIONS: readonly Migration[] = [
       END;
     `,
   },
+  {
+    version: 6,
+    description: "a summary stored with each compact list's impacts",
+    sql: `
+      -- A few float64 numbers about the list and its impacts (StoredImpacts.summaryOf), valid
+      -- with the impacts only.
+      ALTER TABLE posting_lists ADD COLUMN summary BLOB;
+    `,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.reduce((v, m) => Math.max(v, m.version), 0);

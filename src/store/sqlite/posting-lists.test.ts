@@ -2,10 +2,13 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FIELD_COUNT, type PostingList } from '../store.js';
 import {
+  decodeIds,
   decodeImpacts,
   decodePostingList,
+  decodeSummary,
   encodeImpacts,
   encodePostingList,
+  encodeSummary,
   withoutDeleted,
 } from './posting-lists.js';
 
@@ -76,6 +79,22 @@ describe('compact posting lists', () => {
     shifted.set(bytes, 1);
     expect([...(decodeImpacts(shifted.subarray(1), 3) ?? [])]).toEqual([0.5, 1.25, 2.75]);
     expect(decodeImpacts(bytes, 2)).toBeUndefined();
+  });
+
+  it('round-trips a summary and refuses an empty or ragged one', () => {
+    const bytes = encodeSummary(Float64Array.of(2.5, 1e9 + 0.25));
+    const shifted = new Uint8Array(bytes.byteLength + 3);
+    shifted.set(bytes, 3);
+    expect([...(decodeSummary(shifted.subarray(3)) ?? [])]).toEqual([2.5, 1e9 + 0.25]);
+    expect(decodeSummary(bytes.subarray(0, 12))).toBeUndefined();
+    expect(decodeSummary(new Uint8Array(0))).toBeUndefined();
+  });
+
+  it('decodes ids alone, refusing ragged or unordered ones', () => {
+    const { ids } = encodePostingList(list([2, 5, 9], [1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0]));
+    expect([...(decodeIds(ids) ?? [])]).toEqual([2, 5, 9]);
+    expect(decodeIds(ids.subarray(0, 10))).toBeUndefined();
+    expect(decodeIds(encodePostingList(list([9, 2], [1, 0, 0, 0, 1, 0, 0, 0])).ids)).toBeUndefined();
   });
 
   it('drops the postings of deleted chunks', () => {

@@ -11,6 +11,7 @@
  *        in PostingList); the length tells which.
  *   impacts  optional: a ranker's value per posting (float32), valid for the state's
  *        `impact_key` (Store.compactPostings with StoredImpacts).
+ *   summary  optional, with impacts only: the ranker's numbers about the list (float64).
  *
  * The full-text index stays the source of truth. `posting_lists_state` says which chunks
  * the lists cover: every chunk with id ≤ `covered` that existed when they were written
@@ -69,12 +70,31 @@ export function encodeImpacts(impacts: Float32Array): Buffer {
   return Buffer.from(impacts.buffer, impacts.byteOffset, impacts.byteLength);
 }
 
-/** The list stored as `ids` and `tf`, or undefined when they are not a well-formed list. */
-export function decodePostingList(ids: Uint8Array, tf: Uint8Array): PostingList | undefined {
+/** A summary as stored (float64, little-endian). */
+export function encodeSummary(summary: Float64Array): Buffer {
+  return Buffer.from(summary.buffer, summary.byteOffset, summary.byteLength);
+}
+
+/** The summary stored as `bytes` (a copy), or undefined when malformed. */
+export function decodeSummary(bytes: Uint8Array): Float64Array | undefined {
+  if (bytes.byteLength === 0 || bytes.byteLength % 8 !== 0) return undefined;
+  return new Float64Array(Uint8Array.from(bytes).buffer);
+}
+
+/** The chunk ids stored as `ids`, or undefined unless they are whole and strictly ascending. */
+export function decodeIds(ids: Uint8Array): Uint32Array | undefined {
   if (ids.byteLength % 4 !== 0) return undefined;
   const n = ids.byteLength / 4;
   const chunkIds = uint32s(ids);
   for (let i = 1; i < n; i++) if ((chunkIds[i] ?? 0) <= (chunkIds[i - 1] ?? 0)) return undefined;
+  return chunkIds;
+}
+
+/** The list stored as `ids` and `tf`, or undefined when they are not a well-formed list. */
+export function decodePostingList(ids: Uint8Array, tf: Uint8Array): PostingList | undefined {
+  const chunkIds = decodeIds(ids);
+  if (!chunkIds) return undefined;
+  const n = chunkIds.length;
   let fieldTf: Uint16Array;
   if (tf.byteLength === n * FIELD_COUNT) {
     fieldTf = new Uint16Array(n * FIELD_COUNT);

@@ -131,6 +131,55 @@ describe('compact posting lists (SQLite)', () => {
     await store.close();
   });
 
+  it('hands a summary back with stored impacts, and leaves the counts out when asked to', async () => {
+    const { store, write, raw } = await open();
+    const a = await write('a', 'walrus seal walrus');
+    await write('b', 'walrus');
+    const summarised = {
+      key: 's1',
+      of: (l: PostingList) => Float32Array.from(l.chunkIds, (id) => id / 10),
+      summaryOf: (l: PostingList, impacts: Float32Array) =>
+        Float64Array.of(l.chunkIds.length, impacts[0] ?? 0),
+    };
+    expect(await store.compactPostings(summarised)).toBe(3);
+    const walrus = async (key?: string, counts = true) =>
+      (await store.postings(['walrus', 'absent'], key, { counts })).get('walrus')!;
+    const full = await walrus('s1');
+    expect(full.fieldTf).toHaveLength(2 * FIELD_COUNT);
+    expect([...(full.summary ?? [])]).toEqual([2, Math.fround((full.chunkIds[0] ?? 0) / 10)]);
+    const bare = await walrus('s1', false);
+    expect([...bare.chunkIds]).toEqual([...full.chunkIds]);
+    expect([...(bare.impacts ?? [])]).toEqual([...(full.impacts ?? [])]);
+    expect([...(bare.summary ?? [])]).toEqual([...(full.summary ?? [])]);
+    expect(bare.fieldTf).toHaveLength(0);
+    expect((await store.postings(['absent'], 's1', { counts: false })).get('absent')?.chunkIds).toHaveLength(
+      0,
+    );
+    // Another key, or no impacts: counts all the same.
+    expect((await walrus('other', false)).fieldTf).toHaveLength(2 * FIELD_COUNT);
+    expect((await walrus(undefined, false)).fieldTf).toHaveLength(2 * FIELD_COUNT);
+    // A malformed summary: the whole row, without a summary.
+    raw.prepare('UPDATE posting_lists SET summary = ? WHERE term = ?').run(Buffer.from([1, 2, 3]), 'walrus');
+    const ragged = await walrus('s1', false);
+    expect(ragged.fieldTf).toHaveLength(2 * FIELD_COUNT);
+    expect(ragged.impacts).toHaveLength(2);
+    expect(ragged.summary).toBeUndefined();
+    // Impacts stored without a summary: the same.
+    expect(await store.compactPostings({ key: 's2', of: summarised.of })).toBe(3);
+    const plain = await walrus('s2', false);
+    expect(plain.fieldTf).toHaveLength(2 * FIELD_COUNT);
+    expect(plain.summary).toBeUndefined();
+    // After a deletion neither impacts nor summary are handed back.
+    expect(await store.compactPostings(summarised)).toBe(3);
+    await store.deleteDocument(a.id);
+    const after = await walrus('s1', false);
+    expect(after.impacts).toBeUndefined();
+    expect(after.summary).toBeUndefined();
+    expect(after.fieldTf).toHaveLength(FIELD_COUNT);
+    raw.close();
+    await store.close();
+  });
+
   it('forgets the compact lists once a chunk id they cover can be written again', async () => {
     const { store, write, raw } = await open();
     const a = await write('a', 'walrus');

@@ -6,10 +6,13 @@
 import { decodeOccurrences } from './occurrences.js';
 import {
   COMPACT_SUPPORTED,
+  decodeIds,
   decodeImpacts,
   decodePostingList,
+  decodeSummary,
   encodeImpacts,
   encodePostingList,
+  encodeSummary,
   POSTING_FORMAT,
   withoutDeleted,
 } from './posting-lists.js';
@@ -359,23 +362,41 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
   };
   /**
    * The compact list of `term` (empty when absent), with its impacts when stored under
-   * `impactKey`, or undefined when it is unreadable.
+   * `impactKey`, or undefined when it is unreadable. Without `counts`, a list with stored
+   * impacts and summary comes without its per-field counts (PostingsRead).
    */
-  const compactList = (view: CompactView, term: string, impactKey?: string): PostingList | undefined => {
+  const compactList = (
+    view: CompactView,
+    term: string,
+    impactKey: string | undefined,
+    counts: boolean,
+  ): PostingList | undefined => {
     const withImpacts = impactKey !== undefined && impactKey === view.impactKey && !view.exists;
+    if (withImpacts && !counts) {
+      const bare = stmt('SELECT ids, impacts, summary FROM posting_lists WHERE term = ?').raw().get(term) as
+        [Uint8Array, Uint8Array | null, Uint8Array | null] | undefined;
+      if (!bare) return { chunkIds: new Uint32Array(0), fieldTf: new Uint16Array(0) };
+      const chunkIds = decodeIds(bare[0]);
+      const impacts = chunkIds && bare[1] ? decodeImpacts(bare[1], chunkIds.length) : undefined;
+      const summary = impacts && bare[2] ? decodeSummary(bare[2]) : undefined;
+      if (chunkIds && impacts && summary) return { chunkIds, fieldTf: new Uint16Array(0), impacts, summary };
+      // Anything missing or malformed: the whole row, as with counts.
+    }
     const row = (
       withImpacts
-        ? stmt('SELECT ids, tf, impacts FROM posting_lists WHERE term = ?')
+        ? stmt('SELECT ids, tf, impacts, summary FROM posting_lists WHERE term = ?')
         : stmt('SELECT ids, tf FROM posting_lists WHERE term = ?')
     )
       .raw()
-      .get(term) as [Uint8Array, Uint8Array, Uint8Array | null] | undefined;
+      .get(term) as [Uint8Array, Uint8Array, Uint8Array | null, Uint8Array | null] | undefined;
     if (!row) return { chunkIds: new Uint32Array(0), fieldTf: new Uint16Array(0) };
     const list = decodePostingList(row[0], row[1]);
     if (!list) return undefined;
     if (view.exists) return withoutDeleted(list, view.exists);
     const impacts = row[2] ? decodeImpacts(row[2], list.chunkIds.length) : undefined;
-    return impacts ? { ...list, impacts } : list;
+    if (!impacts) return list;
+    const summary = row[3] ? decodeSummary(row[3]) : undefined;
+    return summary ? { ...list, impacts, summary } : { ...list, impacts };
   };
 
   const writeDocuments = db.transaction(
@@ -660,12 +681,13 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
         }
         return out;
       }),
-    postings: (terms, impactKey) =>
+    postings: (terms, impactKey, read) =>
       run(() => {
         const view = compactView();
+        const counts = read?.counts ?? true;
         const out = new Map<string, PostingList>();
         for (const t of terms)
-          if (!out.has(t)) out.set(t, (view && compactList(view, t, impactKey)) ?? postingList(t));
+          if (!out.has(t)) out.set(t, (view && compactList(view, t, impactKey, counts)) ?? postingList(t));
         return out;
       }),
     allPostings: (maxPostings) =>
@@ -727,7 +749,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
         `SELECT term, group_concat(${code}) FROM chunk_instances WHERE term > ? GROUP BY term`,
       );
       const insert = stmt(
-        'INSERT OR REPLACE INTO posting_lists (term, ids, tf, impacts) VALUES (?, ?, ?, ?)',
+        'INSERT OR REPLACE INTO posting_lists (term, ids, tf, impacts, summary) VALUES (?, ?, ?, ?, ?)',
       );
       // One run of terms (in term order, after `last`) read from the index, then written.
       const step = db.transaction((last: string): { last: string; written: number } | undefined => {
@@ -745,7 +767,15 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
         for (const [term, list] of lists) {
           const { ids, tf } = encodePostingList(list);
           const values = impacts?.of(list);
-          insert.run(term, ids, tf, values?.length === list.chunkIds.length ? encodeImpacts(values) : null);
+          const usable = values?.length === list.chunkIds.length ? values : undefined;
+          const summary = usable && impacts?.summaryOf?.(list, usable);
+          insert.run(
+            term,
+            ids,
+            tf,
+            usable ? encodeImpacts(usable) : null,
+            summary ? encodeSummary(summary) : null,
+          );
         }
         return { last: lists[lists.length - 1]?.[0] ?? last, written: buffered };
       });
