@@ -334,18 +334,20 @@ describe('rankChunks', () => {
     expect(r.terms).toEqual(['rare']);
   });
 
-  it('preloads every posting list of a small index, and none of a larger one', async () => {
+  it('preloads every posting list of a small index, and the longest of a larger one', async () => {
     const docs = [
       { title: 'Serial', chunks: ['uart baud rate', 'kernel boot'] },
       { title: 'Memory', chunks: ['paging tables'] },
     ];
     const { kbId } = await fill(store, docs);
     let lookups = 0;
+    let requested: string[] = [];
     const counted: Store = {
       ...store,
-      postings: (terms) => {
+      postings: (terms, key, read) => {
         lookups++;
-        return store.postings(terms);
+        requested.push(...terms);
+        return store.postings(terms, key, read);
       },
     };
     const query = { query: 'uart paging', kbIds: [kbId], limit: 10, options: { feedback: false as const } };
@@ -359,11 +361,24 @@ describe('rankChunks', () => {
     expect(lookups).toBe(0);
     expect(warm.hits).toEqual(cold.hits);
 
-    const tooLarge: Store = { ...counted };
+    // Too large to read whole: the lists the store names as the longest are loaded, but
+    // for query stop words; the query reads the rest.
+    const budgets: number[] = [];
+    const tooLarge: Store = {
+      ...counted,
+      frequentTerms: (maxPostings) => {
+        budgets.push(maxPostings);
+        return Promise.resolve(['the', 'uart', 'kernel']);
+      },
+    };
+    requested = [];
     await warmRanking(tooLarge, {}, { maxPostings: 3, queries: 0 });
-    lookups = 0;
+    expect(budgets).toHaveLength(1);
+    expect(budgets[0]).toBeGreaterThan(0);
+    expect(requested).toEqual(['uart', 'kernel']);
+    requested = [];
     expect((await rankChunks(tooLarge, query)).hits).toEqual(cold.hits);
-    expect(lookups).toBe(1);
+    expect(requested).toEqual(['page']);
   });
 
   it('asks the store about a word the index lacks once per index version', async () => {

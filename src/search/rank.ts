@@ -15,7 +15,8 @@
  */
 import type { ChunkTable, DocumentFilter, FieldWeights, PostingList, Store } from '../store/store.js';
 import { FIELD_COUNT } from '../store/store.js';
-import { analyzeQuery, type QueryTerm } from '../text/analyze.js';
+import { analyzeQuery, stemWord, type QueryTerm } from '../text/analyze.js';
+import { STOP_WORDS } from '../text/stopwords.js';
 import { activeDfr, inExpB2Factor, weightedOccurrences, type DfrOptions } from './dfr.js';
 import { feedbackCounts, type ProximityOptions } from './proximity.js';
 import { documentChunkCount, type CountedPostingList } from './document-score.js';
@@ -1094,7 +1095,7 @@ export async function warmRanking(
   // What is already cached counts against the cache's bound.
   const room = Math.floor((MAX_CACHED_BYTES - cache.cachedBytes) / postingBytes(cache));
   const all = await store.allPostings(Math.min(limits.maxPostings ?? WARM_POSTINGS, room));
-  // Nothing to add when the index is too large, or changed while it was read.
+  // Nothing to add when the index changed while it was read.
   if (all && CACHES.get(store) === cache) {
     useImpactKey(cache, o);
     for (const [term, list] of all) {
@@ -1102,6 +1103,17 @@ export async function warmRanking(
       const entry = impactsOf(cache, list, o);
       cache.postings.set(term, entry);
       cache.cachedBytes += entryBytes(entry);
+    }
+  } else if (!all) {
+    // Too large to read whole: the longest lists, which cost most to read at query time
+    // (a common word's at 1M chunks: 2-4 MB, a few ms), up to a share of the cache's room,
+    // so the rarer lists queries load later do not push them out. Query stop words are
+    // left out: no query scores them.
+    const frequent = await store.frequentTerms(Math.floor(room * PRELOAD_SHARE));
+    const terms = frequent.filter((t) => !QUERY_STOP_TERMS.has(t));
+    for (let at = 0; at < terms.length; at += PRELOAD_BATCH) {
+      if (limits.signal?.aborted || CACHES.get(store) !== cache) break;
+      await loadPostings(store, cache, terms.slice(at, at + PRELOAD_BATCH), o);
     }
   }
   const sample = await warmQueryTexts(store, cache, limits.queries ?? WARM_QUERIES.count);
@@ -1125,6 +1137,19 @@ export async function warmRanking(
   }
   return { lists: cache.postings.size, streams: cache.tokenStreams.byChunk.size, queries };
 }
+
+/**
+ * warmRanking loads the longest lists of an index too large to read whole up to this share
+ * of the posting cache's room (Store.frequentTerms), leaving the rest to the lists queries
+ * ask for.
+ */
+export const PRELOAD_SHARE = 0.5;
+
+/** Lists warmRanking loads per store call when preloading (it checks for a stop between). */
+const PRELOAD_BATCH = 32;
+
+/** The indexed forms of the query stop words (analyzeQuery drops them from every query). */
+const QUERY_STOP_TERMS = new Set([...STOP_WORDS].map(stemWord));
 
 /** A warm-up query's length at most, in characters. */
 const WARM_QUERY_CHARS = 300;

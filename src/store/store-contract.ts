@@ -314,6 +314,14 @@ export function describeStoreContract(name: string, open: OpenStore, skip: reado
       // Four postings in all: walrus once, seal twice, onli once.
       expect(await store.allPostings(4)).toBeDefined();
       expect(await store.allPostings(3)).toBeUndefined();
+      // The longest lists first, within the budget (a list too long for what is left is
+      // passed over for shorter ones); where the store counts them from its compact lists,
+      // once those are written.
+      await store.compactPostings();
+      expect(await store.frequentTerms(4)).toEqual(['seal', 'onli', 'walrus']);
+      expect(await store.frequentTerms(3)).toEqual(['seal', 'onli']);
+      expect(await store.frequentTerms(1)).toEqual(['onli']);
+      expect(await store.frequentTerms(0)).toEqual([]);
       const table = await store.chunkTable();
       expect(table.chunkCount).toBe(2);
       expect(table.documentId[first]).toBe(a.id);

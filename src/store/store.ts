@@ -468,6 +468,13 @@ export interface Store {
    */
   allPostings(maxPostings: number): Promise<Map<string, PostingList> | undefined>;
   /**
+   * The terms held by the most chunks, most first, as many as hold at most `maxPostings`
+   * postings in all: the lists that cost most to read at query time, for a ranker to load
+   * ahead. None where the backend cannot count them cheaply (SQLite without current compact
+   * lists: its full-text index counts a term's chunks by reading its list).
+   */
+  frequentTerms(maxPostings: number): Promise<string[]>;
+  /**
    * Writes the store's compact copy of every posting list, where it keeps one (SQLite: see
    * sqlite/posting-lists.ts), so `postings` and `allPostings` read it instead of the
    * full-text index until chunks are added past it. Results never depend on it. Returns the
@@ -499,3 +506,19 @@ export interface Store {
 
 /** Default BM25 column weights: a title or heading match says more than a body match. */
 export const DEFAULT_FIELD_WEIGHTS: FieldWeights = { title: 4, heading: 2.5, body: 1, tags: 2 };
+
+/**
+ * Store.frequentTerms from (term, postings) pairs, most postings first: each term in turn
+ * while the total stays within `maxPostings` (a term too large for what is left is passed
+ * over for the smaller ones after it).
+ */
+export function withinPostings(rows: readonly (readonly [string, number])[], maxPostings: number): string[] {
+  const out: string[] = [];
+  let total = 0;
+  for (const [term, n] of rows) {
+    if (total + n > maxPostings) continue;
+    total += n;
+    out.push(term);
+  }
+  return out;
+}

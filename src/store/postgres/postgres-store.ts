@@ -36,6 +36,7 @@ import {
   type SourcePatch,
   type Store,
   type UpsertOutcome,
+  withinPostings,
 } from '../store.js';
 import {
   documentValues,
@@ -999,6 +1000,17 @@ export function openPostgresStore(options: PostgresStoreOptions): Store {
     allPostings: async (maxPostings) => {
       if ((await count('SELECT count(*) AS n FROM postings')) > maxPostings) return undefined;
       return postingLists('', []);
+    },
+
+    frequentTerms: async (maxPostings) => {
+      const rows = await query<{ term: string; df: number }>(
+        'SELECT term, df FROM term_df WHERE df > 0 AND df <= $1 ORDER BY df DESC, term LIMIT 100000',
+        [maxPostings],
+      );
+      return withinPostings(
+        rows.map((r) => [r.term, r.df]),
+        maxPostings,
+      );
     },
 
     filterChunks: async (chunkIds, filter) => {

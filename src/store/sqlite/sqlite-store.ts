@@ -50,6 +50,7 @@ import {
   type Store,
   type TermStats,
   type UpsertOutcome,
+  withinPostings,
 } from '../store.js';
 import {
   documentValues,
@@ -718,6 +719,17 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
           out.set(term, list);
         }
         return out;
+      }),
+    frequentTerms: (maxPostings) =>
+      run(() => {
+        if (!compactView()) return [];
+        // length() of a blob reads no overflow page: one leaf page per term.
+        const rows = stmt(
+          'SELECT term, length(ids) / 4 AS n FROM posting_lists WHERE n > 0 AND n <= ? ORDER BY n DESC, term',
+        )
+          .raw()
+          .all(maxPostings) as [string, number][];
+        return withinPostings(rows, maxPostings);
       }),
     compactPostings: async (impacts) => {
       if (!COMPACT_SUPPORTED) return 0;
