@@ -160,6 +160,8 @@ interface TermImpacts {
   readonly occurrences: number;
   /** The per-field counts (PostingList.fieldTf), when kept (see CACHE_LIMITS.fieldTfChunks). */
   fieldTf: Uint16Array | undefined;
+  /** When a query last asked for the list (IndexCache.clock), for evicting the least recent. */
+  used: number;
 }
 
 /** Bytes a cached list holds. */
@@ -190,8 +192,14 @@ interface IndexCache {
   readonly avgLengths: Float64Array;
   /** The k1, b per field, field weights and dfr the cached impacts were computed for. */
   impactKey: string;
-  /** Most recently used last. */
+  /**
+   * Lists by term. Recency is kept in each entry (`used`), not by moving entries to the
+   * Map's end: a Map that is deleted from and added to on every query rebuilds its table
+   * every few dozen queries, a pause of several ms with tens of thousands of terms.
+   */
   readonly postings: Map<string, TermImpacts>;
+  /** Counts the loadPostings calls: the `used` of the lists each one asked for. */
+  clock: number;
   /** Bytes the cached lists hold (entryBytes). */
   cachedBytes: number;
   /** Scratch score accumulators, indexed by chunk id / document id, kept zeroed between queries. */
@@ -252,6 +260,7 @@ async function indexCache(store: Store): Promise<IndexCache> {
     avgLengths,
     impactKey: '',
     postings: new Map(),
+    clock: 0,
     cachedBytes: 0,
     scores: new Float64Array(table.size),
     leaderSlots: new Int32Array(Math.max(table.size, maxDoc + 1)),
@@ -427,6 +436,7 @@ function cachedList(
     occurrences,
     // Empty when read without counts (PostingsRead).
     fieldTf: keepsFieldTf(cache) && list.fieldTf.length > 0 ? list.fieldTf : undefined,
+    used: cache.clock,
   };
 }
 
@@ -437,13 +447,10 @@ async function loadPostings(
   options: RankOptions,
 ): Promise<void> {
   useImpactKey(cache, options);
+  const now = ++cache.clock;
   for (const t of terms) {
-    // Touch: most recently used last.
     const hit = cache.postings.get(t);
-    if (hit) {
-      cache.postings.delete(t);
-      cache.postings.set(t, hit);
-    }
+    if (hit && hit !== NO_POSTINGS) hit.used = now;
   }
   const missing = terms.filter((t) => !cache.postings.has(t));
   if (missing.length === 0) return;
@@ -459,13 +466,7 @@ async function loadPostings(
       ? storedImpacts(cache, list, list.impacts, options)
       : impactsOf(cache, list, options);
     const bytes = entryBytes(entry);
-    // Over the bound, the least recently used lists go, but never one this query needs.
-    for (const [old, cached] of cache.postings) {
-      if (cache.cachedBytes + bytes <= MAX_CACHED_BYTES) break;
-      if (wanted.has(old)) continue;
-      cache.postings.delete(old);
-      cache.cachedBytes -= entryBytes(cached);
-    }
+    if (cache.cachedBytes + bytes > MAX_CACHED_BYTES) evict(cache, bytes, wanted);
     cache.postings.set(term, entry);
     cache.cachedBytes += bytes;
   }
@@ -475,6 +476,29 @@ async function loadPostings(
   for (const term of missing)
     if (!cache.postings.has(term) && cache.postings.size < MAX_CACHED_TERMS)
       cache.postings.set(term, NO_POSTINGS);
+}
+
+/**
+ * An eviction frees the cache down to this share of its bound, so that it comes once per
+ * many lists loaded rather than for each (it sorts every cached list by recency).
+ */
+const EVICT_TO = 0.9;
+
+/**
+ * Makes room for `bytes` more in the posting cache: the least recently used lists go
+ * first, never one of `wanted` (the lists the query at hand needs).
+ */
+function evict(cache: IndexCache, bytes: number, wanted: ReadonlySet<string>): void {
+  const target = MAX_CACHED_BYTES * EVICT_TO - bytes;
+  const candidates: [string, TermImpacts][] = [];
+  for (const [term, entry] of cache.postings)
+    if (entryBytes(entry) > 0 && !wanted.has(term)) candidates.push([term, entry]);
+  candidates.sort((a, b) => a[1].used - b[1].used);
+  for (const [term, entry] of candidates) {
+    if (cache.cachedBytes <= target) break;
+    cache.postings.delete(term);
+    cache.cachedBytes -= entryBytes(entry);
+  }
 }
 
 /** Cached terms at most, counting the empty lists of terms the index lacks. */
@@ -487,6 +511,7 @@ const NO_POSTINGS: TermImpacts = {
   maxImpact: 0,
   occurrences: 0,
   fieldTf: new Uint16Array(0),
+  used: 0,
 };
 
 /**
