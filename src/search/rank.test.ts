@@ -381,6 +381,64 @@ describe('rankChunks', () => {
     expect(requested).toEqual(['page']);
   });
 
+  it('evicts the least recently used lists past its bound, never one the query needs', async () => {
+    const { kbId } = await fill(store, [
+      { title: 'Serial', chunks: ['uart baud rate', 'kernel boot uart'] },
+      { title: 'Memory', chunks: ['paging tables kernel'] },
+      { title: 'Timers', chunks: ['timer interrupt uart'] },
+    ]);
+    let requested: string[] = [];
+    const counted: Store = {
+      ...store,
+      postings: (terms, key, read) => {
+        requested.push(...terms);
+        return store.postings(terms, key, read);
+      },
+    };
+    const ask = async (query: string) => {
+      requested = [];
+      const got = await rankChunks(counted, {
+        query,
+        kbIds: [kbId],
+        limit: 10,
+        options: { feedback: false },
+      });
+      return { hits: got.hits, requested: [...requested].sort() };
+    };
+    const unbounded = await ask('uart kernel paging');
+    const everything = await ask('uart kernel paging timer interrupt baud');
+    const kept = CACHE_LIMITS.cachedBytes;
+    try {
+      // A posting takes 16 bytes (id, impact, four counts): the first query's lists (3 + 2 + 1
+      // postings) fit, with the next query's they do not.
+      CACHE_LIMITS.cachedBytes = 100;
+      const fresh: Store = { ...counted };
+      const ask2 = async (query: string) => {
+        requested = [];
+        const got = await rankChunks(fresh, {
+          query,
+          kbIds: [kbId],
+          limit: 10,
+          options: { feedback: false },
+        });
+        return { hits: got.hits, requested: [...requested].sort() };
+      };
+      expect((await ask2('uart kernel paging')).requested).toEqual(['kernel', 'page', 'uart']);
+      expect((await ask2('uart kernel paging')).requested).toEqual([]);
+      // Another query's lists push out the least recently used: of the first query's three,
+      // all used as recently, the first loaded (uart's) frees enough…
+      expect((await ask2('timer interrupt baud')).requested).toEqual(['baud', 'interrupt', 'timer']);
+      // …so the first query reads it again, and ranks as before.
+      const again = await ask2('uart kernel paging');
+      expect(again.requested).toEqual(['uart']);
+      expect(again.hits).toEqual(unbounded.hits);
+      // A query needing more than the bound keeps every list it needs.
+      expect((await ask2('uart kernel paging timer interrupt baud')).hits).toEqual(everything.hits);
+    } finally {
+      CACHE_LIMITS.cachedBytes = kept;
+    }
+  });
+
   it('asks the store about a word the index lacks once per index version', async () => {
     const { kbId } = await fill(store, [{ title: 'Serial', chunks: ['uart baud rate'] }]);
     const asked: string[][] = [];

@@ -123,12 +123,6 @@ export interface RankResult {
 }
 
 /**
- * Cached posting lists beyond this many bytes are evicted, least recently used terms first
- * (8 bytes a posting, 16 with per-field counts).
- */
-const MAX_CACHED_BYTES = 384 * 2 ** 20;
-
-/**
  * fieldTfChunks: indexes of at most this many chunks keep each cached list's per-field
  * counts, which the second stage's whole-document score reads; larger ones keep 8 bytes a
  * posting instead of 16, so twice the lists fit, and read the counts again when a
@@ -137,6 +131,11 @@ const MAX_CACHED_BYTES = 384 * 2 ** 20;
  */
 export const CACHE_LIMITS = {
   fieldTfChunks: 250_000,
+  /**
+   * Cached posting lists beyond this many bytes are evicted, least recently used terms
+   * first (8 bytes a posting, 16 with per-field counts).
+   */
+  cachedBytes: 384 * 2 ** 20,
   /**
    * warmRanking analyses every chunk's text for the second stage when the index has at most
    * this many chunks, so the proximity bonus and relevance feedback never read a text back
@@ -466,7 +465,7 @@ async function loadPostings(
       ? storedImpacts(cache, list, list.impacts, options)
       : impactsOf(cache, list, options);
     const bytes = entryBytes(entry);
-    if (cache.cachedBytes + bytes > MAX_CACHED_BYTES) evict(cache, bytes, wanted);
+    if (cache.cachedBytes + bytes > CACHE_LIMITS.cachedBytes) evict(cache, bytes, wanted);
     cache.postings.set(term, entry);
     cache.cachedBytes += bytes;
   }
@@ -489,7 +488,7 @@ const EVICT_TO = 0.9;
  * first, never one of `wanted` (the lists the query at hand needs).
  */
 function evict(cache: IndexCache, bytes: number, wanted: ReadonlySet<string>): void {
-  const target = MAX_CACHED_BYTES * EVICT_TO - bytes;
+  const target = CACHE_LIMITS.cachedBytes * EVICT_TO - bytes;
   const candidates: [string, TermImpacts][] = [];
   for (const [term, entry] of cache.postings)
     if (entryBytes(entry) > 0 && !wanted.has(term)) candidates.push([term, entry]);
@@ -1118,7 +1117,7 @@ export async function warmRanking(
   const cache = await indexCache(store);
   norms(cache, fieldBs(o));
   // What is already cached counts against the cache's bound.
-  const room = Math.floor((MAX_CACHED_BYTES - cache.cachedBytes) / postingBytes(cache));
+  const room = Math.floor((CACHE_LIMITS.cachedBytes - cache.cachedBytes) / postingBytes(cache));
   const all = await store.allPostings(Math.min(limits.maxPostings ?? WARM_POSTINGS, room));
   // Nothing to add when the index changed while it was read.
   if (all && CACHES.get(store) === cache) {
