@@ -395,9 +395,9 @@ describe('rankChunks', () => {
         return store.postings(terms, key, read);
       },
     };
-    const ask = async (query: string) => {
+    const ask = async (on: Store, query: string) => {
       requested = [];
-      const got = await rankChunks(counted, {
+      const got = await rankChunks(on, {
         query,
         kbIds: [kbId],
         limit: 10,
@@ -405,24 +405,16 @@ describe('rankChunks', () => {
       });
       return { hits: got.hits, requested: [...requested].sort() };
     };
-    const unbounded = await ask('uart kernel paging');
-    const everything = await ask('uart kernel paging timer interrupt baud');
+    const unbounded = await ask(counted, 'uart kernel paging');
+    const everything = await ask(counted, 'uart kernel paging timer interrupt baud');
     const kept = CACHE_LIMITS.cachedBytes;
     try {
       // A posting takes 16 bytes (id, impact, four counts): the first query's lists (3 + 2 + 1
       // postings) fit, with the next query's they do not.
       CACHE_LIMITS.cachedBytes = 100;
+      // A handle of its own: a ranking cache that starts empty under the small bound.
       const fresh: Store = { ...counted };
-      const ask2 = async (query: string) => {
-        requested = [];
-        const got = await rankChunks(fresh, {
-          query,
-          kbIds: [kbId],
-          limit: 10,
-          options: { feedback: false },
-        });
-        return { hits: got.hits, requested: [...requested].sort() };
-      };
+      const ask2 = (query: string) => ask(fresh, query);
       expect((await ask2('uart kernel paging')).requested).toEqual(['kernel', 'page', 'uart']);
       expect((await ask2('uart kernel paging')).requested).toEqual([]);
       // Another query's lists push out the least recently used: of the first query's three,
