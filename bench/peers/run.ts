@@ -56,10 +56,7 @@ interface Pooled {
   heapAfter: number;
 }
 
-const median = (xs: readonly number[]): number => {
-  const sorted = [...xs].sort((a, b) => a - b);
-  return sorted[Math.floor((sorted.length - 1) / 2)] ?? 0;
-};
+const median = (xs: readonly number[]): number => percentiles(xs).p50;
 
 function pool(rounds: readonly Row[]): Pooled {
   const first = rounds[0];
