@@ -1134,7 +1134,8 @@ export async function warmRanking(
     // so the rarer lists queries load later do not push them out. Query stop words are
     // left out: no query scores them.
     const frequent = await store.frequentTerms(Math.floor(room * PRELOAD_SHARE));
-    const terms = frequent.filter((t) => !QUERY_STOP_TERMS.has(t));
+    const stops = queryStopTerms();
+    const terms = frequent.filter((t) => !stops.has(t));
     for (let at = 0; at < terms.length; at += PRELOAD_BATCH) {
       if (limits.signal?.aborted || CACHES.get(store) !== cache) break;
       await loadPostings(store, cache, terms.slice(at, at + PRELOAD_BATCH), o);
@@ -1172,8 +1173,16 @@ export const PRELOAD_SHARE = 0.5;
 /** Lists warmRanking loads per store call when preloading (it checks for a stop between). */
 const PRELOAD_BATCH = 32;
 
-/** The indexed forms of the query stop words (analyzeQuery drops them from every query). */
-const QUERY_STOP_TERMS = new Set([...STOP_WORDS].map(stemWord));
+let stopTerms: ReadonlySet<string> | undefined;
+
+/**
+ * The indexed forms of the query stop words (analyzeQuery drops them from every query),
+ * worked out on first use: stemming them costs ~2 ms, which every CLI run importing this
+ * module would otherwise pay.
+ */
+function queryStopTerms(): ReadonlySet<string> {
+  return (stopTerms ??= new Set([...STOP_WORDS].map(stemWord)));
+}
 
 /** A warm-up query's length at most, in characters. */
 const WARM_QUERY_CHARS = 300;
