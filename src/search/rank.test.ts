@@ -432,13 +432,15 @@ describe('rankChunks', () => {
   });
 
   it('asks the store about a word the index lacks once per index version', async () => {
-    const { kbId } = await fill(store, [{ title: 'Serial', chunks: ['uart baud rate'] }]);
+    // Two chunks: the whole-document score reads per-field counts (fieldCounts), which an
+    // unknown word's empty list must already have.
+    const { kbId } = await fill(store, [{ title: 'Serial', chunks: ['uart baud rate', 'uart wiring'] }]);
     const asked: string[][] = [];
     const counted: Store = {
       ...store,
-      postings: (terms, key) => {
+      postings: (terms, key, read) => {
         asked.push([...terms]);
-        return store.postings(terms, key);
+        return store.postings(terms, key, read);
       },
     };
     const query = { query: 'uart zyxwv', kbIds: [kbId], limit: 10, options: { feedback: false as const } };

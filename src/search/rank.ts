@@ -433,8 +433,12 @@ function cachedList(
     impacts,
     maxImpact,
     occurrences,
-    // Empty when read without counts (PostingsRead).
-    fieldTf: keepsFieldTf(cache) && list.fieldTf.length > 0 ? list.fieldTf : undefined,
+    // Empty when read without counts (PostingsRead); an empty list's empty counts are its
+    // counts (leaving them out made fieldCounts read the list again).
+    fieldTf:
+      keepsFieldTf(cache) && (list.fieldTf.length > 0 || list.chunkIds.length === 0)
+        ? list.fieldTf
+        : undefined,
     used: cache.clock,
   };
 }
