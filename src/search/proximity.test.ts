@@ -154,7 +154,7 @@ describe('proximityBonus', () => {
         const want = direct(fields);
         const got = new Map<string, number>();
         const stream = tokenStream(fields, ids);
-        feedbackCounts(stream, (term, c) => got.set(term, c));
+        feedbackCounts(stream, (id, c) => got.set(ids.terms[id] ?? '', c));
         const total = stream.feedback.length;
         expect(got).toEqual(want);
         // In order of first occurrence, as the counting Map above holds them.

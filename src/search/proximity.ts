@@ -123,12 +123,21 @@ export class TermIds {
   readonly terms: string[] = [];
   /** Scratch by term number, all zero between calls (occurrencesIn, feedbackCounts). */
   private scratch = new Int32Array(1024);
+  /** Scratch weights by term number, all zero between calls (the ranker's feedback terms). */
+  private scratchWeights = new Float64Array(1024);
 
   /** The scratch array, grown to hold every term numbered so far. */
   get marks(): Int32Array {
     if (this.scratch.length < this.terms.length)
       this.scratch = new Int32Array(Math.max(this.terms.length, 2 * this.scratch.length));
     return this.scratch;
+  }
+
+  /** The scratch weights, grown to hold every term numbered so far. */
+  get weights(): Float64Array {
+    if (this.scratchWeights.length < this.terms.length)
+      this.scratchWeights = new Float64Array(Math.max(this.terms.length, 2 * this.scratchWeights.length));
+    return this.scratchWeights;
   }
 
   /** The term's number, given one if it has none. */
@@ -227,11 +236,11 @@ export function occurrencesIn(stream: TokenStream, terms: readonly ProximityTerm
 }
 
 /**
- * Calls `each` with every feedback term of a token stream's text and its count, in order of
- * first occurrence (the same counts as analysing the text again). Their total is
- * `stream.feedback.length`.
+ * Calls `each` with the number (in `stream.ids`) of every feedback term of a token stream's
+ * text and its count, in order of first occurrence (the same counts as analysing the text
+ * again). Their total is `stream.feedback.length`.
  */
-export function feedbackCounts(stream: TokenStream, each: (term: string, count: number) => void): void {
+export function feedbackCounts(stream: TokenStream, each: (id: number, count: number) => void): void {
   const { ids, feedback } = stream;
   // marks is all zero outside a call: count in it, then zero it again.
   const { marks } = ids;
@@ -241,7 +250,7 @@ export function feedbackCounts(stream: TokenStream, each: (term: string, count: 
     marks[id] = (marks[id] ?? 0) + 1;
   }
   for (const id of seen) {
-    each(ids.terms[id] ?? '', marks[id] ?? 0);
+    each(id, marks[id] ?? 0);
     marks[id] = 0;
   }
 }

@@ -1018,15 +1018,24 @@ async function expansionTerms(
     top.map((h) => h.chunkId),
   );
   const total = top.reduce((sum, h) => sum + h.score, 0);
-  const relevance = new Map<string, number>();
+  // Relevance by term number, in the streams' scratch (every cached stream is numbered by
+  // the cache's TermIds): a Map by term allocated a few hundred entries and boxed numbers
+  // a query. A term is listed in `order` when first met; each is worth more than 0 then.
+  const { ids } = cache.tokenStreams;
+  const relevance = ids.weights;
+  const order: number[] = [];
   for (const hit of top) {
     const stream = cache.tokenStreams.byChunk.get(hit.chunkId);
     if (!stream || stream.feedback.length === 0) continue;
+    if (stream.ids !== ids) throw new Error('a cached token stream is numbered by another TermIds');
     const docWeight = total > 0 ? hit.score / total : 1 / top.length;
+    // A hit scoring 0 among scoring ones brings nothing (its terms would weigh 0).
+    if (!(docWeight > 0)) continue;
     const length = stream.feedback.length;
-    feedbackCounts(stream, (term, c) =>
-      relevance.set(term, (relevance.get(term) ?? 0) + (docWeight * c) / length),
-    );
+    feedbackCounts(stream, (id, c) => {
+      if (relevance[id] === 0) order.push(id);
+      relevance[id] = (relevance[id] ?? 0) + (docWeight * c) / length;
+    });
   }
   // The best `feedback.terms` by relevance, ties to the term first in code-unit order, kept
   // in order as they come (a few hundred candidates, a list of 20).
@@ -1036,8 +1045,11 @@ async function expansionTerms(
     const w = values[at] ?? 0;
     return v > w || (v === w && term < (terms[at] ?? ''));
   };
-  relevance.forEach((v, term) => {
-    if (terms.length === feedback.terms && !above(term, v, terms.length - 1)) return;
+  for (const id of order) {
+    const v = relevance[id] ?? 0;
+    relevance[id] = 0;
+    const term = ids.terms[id] ?? '';
+    if (terms.length === feedback.terms && !above(term, v, terms.length - 1)) continue;
     let at = terms.length;
     while (at > 0 && above(term, v, at - 1)) at--;
     terms.splice(at, 0, term);
@@ -1046,7 +1058,7 @@ async function expansionTerms(
       terms.pop();
       values.pop();
     }
-  });
+  }
   const sum = values.reduce((total, v) => total + v, 0);
   return sum > 0 ? terms.map((term, i) => ({ term, weight: (values[i] ?? 0) / sum })) : [];
 }
