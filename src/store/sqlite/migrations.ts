@@ -213,6 +213,15 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE posting_lists ADD COLUMN summary BLOB;
     `,
   },
+  {
+    version: 7,
+    description: 'the chunk table of the chunks the compact lists cover, stored with them',
+    sql: `
+      -- Store.chunkTable's arrays for the covered chunks (./posting-lists.ts), written with
+      -- the lists and valid with them: one blob read instead of a row per chunk.
+      ALTER TABLE posting_lists_state ADD COLUMN chunk_table BLOB;
+    `,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.reduce((v, m) => Math.max(v, m.version), 0);

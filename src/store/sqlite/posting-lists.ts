@@ -20,8 +20,14 @@
  * highest one left, so a trigger deletes the state row when a deletion leaves every id
  * below `covered`; deleted chunks are dropped as lists are read. Otherwise the store reads
  * the full-text index, as without compact lists.
+ *
+ * The state row also keeps the chunk table of the covered chunks (Store.chunkTable), read
+ * whole at a ranker's first query: `chunk_table`, little-endian uint32s, for ids 0 ..
+ * covered: every id's document, then every id's knowledge base, then FIELD_COUNT field
+ * lengths per id (0 for an id with no chunk). Exact under the same conditions as the
+ * lists, with deleted chunks cleared as it is read.
  */
-import { FIELD_COUNT, type PostingList } from '../store.js';
+import { FIELD_COUNT, type ChunkTable, type PostingList } from '../store.js';
 
 /** The format this code writes and reads. */
 export const POSTING_FORMAT = 1;
@@ -125,4 +131,61 @@ export function withoutDeleted(list: PostingList, exists: Uint8Array): PostingLi
     k++;
   }
   return { chunkIds: ids, fieldTf: tf };
+}
+
+/** Bytes the stored chunk table takes per chunk id: document, knowledge base, field lengths. */
+const TABLE_ID_BYTES = (2 + FIELD_COUNT) * 4;
+
+/** The chunk table as stored in `posting_lists_state.chunk_table`. */
+export function encodeChunkTable(table: ChunkTable): Buffer {
+  const { size } = table;
+  const out = Buffer.alloc(size * TABLE_ID_BYTES);
+  const words = new Uint32Array(out.buffer, out.byteOffset, out.byteLength / 4);
+  words.set(table.documentId.subarray(0, size), 0);
+  words.set(table.kbId.subarray(0, size), size);
+  words.set(table.fieldLengths.subarray(0, size * FIELD_COUNT), 2 * size);
+  return out;
+}
+
+/**
+ * The stored chunk table of ids 0 .. size − 1, or undefined unless it is exactly that long
+ * and every chunk in it has a knowledge base.
+ */
+export function decodeChunkTable(bytes: Uint8Array, size: number): ChunkTable | undefined {
+  if (!Number.isInteger(size) || size < 1 || bytes.byteLength !== size * TABLE_ID_BYTES) return undefined;
+  const words = uint32s(bytes);
+  const documentId = words.subarray(0, size);
+  const kbId = words.subarray(size, 2 * size);
+  const fieldLengths = words.subarray(2 * size);
+  let chunkCount = 0;
+  for (let id = 0; id < size; id++) {
+    if ((documentId[id] ?? 0) === 0) continue;
+    if ((kbId[id] ?? 0) === 0) return undefined;
+    chunkCount++;
+  }
+  return { size, chunkCount, documentId, kbId, fieldLengths };
+}
+
+/**
+ * `table` without the chunks `exists` does not mark (cleared in place), recounted; or
+ * undefined when `exists` marks a chunk the table lacks (no deletion explains that).
+ */
+export function clearDeleted(table: ChunkTable, exists: Uint8Array): ChunkTable | undefined {
+  const { size, documentId, kbId, fieldLengths } = table;
+  let chunkCount = 0;
+  for (let id = 0; id < size; id++) {
+    const here = exists[id] === 1;
+    if ((documentId[id] ?? 0) === 0) {
+      if (here) return undefined;
+      continue;
+    }
+    if (here) {
+      chunkCount++;
+      continue;
+    }
+    documentId[id] = 0;
+    kbId[id] = 0;
+    fieldLengths.fill(0, id * FIELD_COUNT, (id + 1) * FIELD_COUNT);
+  }
+  return { size, chunkCount, documentId, kbId, fieldLengths };
 }

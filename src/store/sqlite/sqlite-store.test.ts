@@ -180,6 +180,114 @@ describe('compact posting lists (SQLite)', () => {
     await store.close();
   });
 
+  it('reads the chunk table stored with the lists while they are exact, the rows otherwise', async () => {
+    const { store, write, raw } = await open();
+    const a = await write('a', 'walrus seal');
+    const b = await write('b', 'walrus');
+    await write('c', 'seal otter otter');
+    const rows = await store.chunkTable();
+    await store.compactPostings();
+    const stored = () =>
+      raw.prepare('SELECT chunk_table FROM posting_lists_state').pluck().get() as Buffer | null;
+    expect(stored()?.byteLength).toBe(rows.size * (2 + FIELD_COUNT) * 4);
+    const tableOf = async () => {
+      // A handle of its own: the store keeps nothing, but this is what a new process sees.
+      const other = openSqliteStore({ path: raw.name });
+      try {
+        return await other.chunkTable();
+      } finally {
+        await other.close();
+      }
+    };
+    const plain = (t: Awaited<ReturnType<Store['chunkTable']>>) => ({
+      ...t,
+      documentId: [...t.documentId],
+      kbId: [...t.kbId],
+      fieldLengths: [...t.fieldLengths],
+    });
+    expect(plain(await tableOf())).toEqual(plain(rows));
+    // A chunk row changed behind the store's back shows the table is read from the blob.
+    const [chunkA] = await store.getChunks(a.id);
+    raw.prepare('UPDATE chunks SET kb_id = 999 WHERE id = ?').run(chunkA!.id);
+    expect((await tableOf()).kbId[chunkA!.id]).toBe(rows.kbId[chunkA!.id]);
+    raw.prepare('UPDATE chunks SET kb_id = ? WHERE id = ?').run(rows.kbId[chunkA!.id], chunkA!.id);
+    // A deletion clears the chunk from it.
+    const [chunkB] = await store.getChunks(b.id);
+    await store.deleteDocument(b.id);
+    const cleared = await tableOf();
+    expect(cleared.chunkCount).toBe(rows.chunkCount - 1);
+    expect(cleared.documentId[chunkB!.id]).toBe(0);
+    expect([
+      ...cleared.fieldLengths.subarray(chunkB!.id * FIELD_COUNT, (chunkB!.id + 1) * FIELD_COUNT),
+    ]).toEqual(new Array(FIELD_COUNT).fill(0));
+    expect(plain(cleared)).toEqual(plain(await store.chunkTable()));
+    // A chunk written past the covered ids: the rows, new chunk and all.
+    const d = await write('d', 'walrus otter');
+    const [chunkD] = await store.getChunks(d.id);
+    const grown = await tableOf();
+    expect(grown.documentId[chunkD!.id]).toBe(d.id);
+    expect(grown.chunkCount).toBe(rows.chunkCount);
+    raw.close();
+    await store.close();
+  });
+
+  it('ignores a malformed stored chunk table, and stores one for lists written without it', async () => {
+    const { store, write, raw } = await open();
+    const a = await write('a', 'walrus seal');
+    await write('b', 'walrus');
+    const rows = await store.chunkTable();
+    await store.compactPostings();
+    const [chunkA] = await store.getChunks(a.id);
+    const check = async () => {
+      const other = openSqliteStore({ path: raw.name });
+      try {
+        const table = await other.chunkTable();
+        expect(table.chunkCount).toBe(rows.chunkCount);
+        expect([...table.documentId]).toEqual([...rows.documentId]);
+        expect([...table.kbId]).toEqual([...rows.kbId]);
+        expect([...table.fieldLengths]).toEqual([...rows.fieldLengths]);
+      } finally {
+        await other.close();
+      }
+    };
+    const good = raw.prepare('SELECT chunk_table FROM posting_lists_state').pluck().get() as Buffer;
+    const words = new Uint32Array(Uint8Array.from(good).buffer);
+    const size = rows.size;
+    const hostile: Buffer[] = [
+      Buffer.alloc(0),
+      Buffer.from([1, 2, 3]),
+      good.subarray(0, good.byteLength - 4),
+      Buffer.concat([good, Buffer.alloc(4)]),
+      // A chunk without a knowledge base.
+      Buffer.from(Uint32Array.from(words, (w, i) => (i === size + chunkA!.id ? 0 : w)).buffer),
+      // A chunk missing that the lists cover (no deletion explains it).
+      Buffer.from(Uint32Array.from(words, (w, i) => (i === chunkA!.id ? 0 : w)).buffer),
+    ];
+    // A stored kb changed shows which one is read.
+    raw.prepare('UPDATE chunks SET kb_id = 999 WHERE id = ?').run(chunkA!.id);
+    for (const blob of hostile) {
+      raw.prepare('UPDATE posting_lists_state SET chunk_table = ?').run(blob);
+      const other = openSqliteStore({ path: raw.name });
+      expect((await other.chunkTable()).kbId[chunkA!.id]).toBe(999);
+      await other.close();
+    }
+    raw.prepare('UPDATE chunks SET kb_id = ? WHERE id = ?').run(rows.kbId[chunkA!.id], chunkA!.id);
+    // Lists stored before the table was: the next compaction adds the table only.
+    raw.prepare('UPDATE posting_lists_state SET chunk_table = NULL').run();
+    const lists = raw.prepare('SELECT count(*) FROM posting_lists').pluck().get();
+    expect(await store.compactPostings()).toBe(0);
+    expect(raw.prepare('SELECT count(*) FROM posting_lists').pluck().get()).toBe(lists);
+    expect(
+      Buffer.compare(
+        raw.prepare('SELECT chunk_table FROM posting_lists_state').pluck().get() as Buffer,
+        good,
+      ),
+    ).toBe(0);
+    await check();
+    raw.close();
+    await store.close();
+  });
+
   it('forgets the compact lists once a chunk id they cover can be written again', async () => {
     const { store, write, raw } = await open();
     const a = await write('a', 'walrus');

@@ -5,11 +5,14 @@
  */
 import { decodeOccurrences } from './occurrences.js';
 import {
+  clearDeleted,
   COMPACT_SUPPORTED,
+  decodeChunkTable,
   decodeIds,
   decodeImpacts,
   decodePostingList,
   decodeSummary,
+  encodeChunkTable,
   encodeImpacts,
   encodePostingList,
   encodeSummary,
@@ -361,6 +364,59 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     compactChecked = { version, view };
     return view;
   };
+  /** The chunk table read row by row: every chunk, or those with id ≤ `upTo`. */
+  const readTable = (upTo?: number): ChunkTable => {
+    const max = upTo ?? (stmt('SELECT max(id) AS m FROM chunks').get() as { m: number | null }).m ?? 0;
+    const size = max + 1;
+    const documentId = new Uint32Array(size);
+    const kbId = new Uint32Array(size);
+    const fieldLengths = new Uint32Array(size * FIELD_COUNT);
+    let chunkCount = 0;
+    const rows = stmt(
+      'SELECT c.id, c.document_id, c.kb_id, s.sz FROM chunks c LEFT JOIN chunk_fts_docsize s ON s.id = c.id WHERE c.id <= ?',
+    )
+      .raw()
+      .iterate(max) as IterableIterator<[number, number, number, Uint8Array | null]>;
+    for (const [id, doc, kb, sz] of rows) {
+      documentId[id] = doc;
+      kbId[id] = kb;
+      if (sz) decodeDocsize(sz, fieldLengths, id * FIELD_COUNT);
+      chunkCount++;
+    }
+    return { size, chunkCount, documentId, kbId, fieldLengths };
+  };
+  /**
+   * The chunk table stored with the compact lists, when they are exact for the current index
+   * (deleted chunks cleared), else undefined: one blob instead of a million rows (3.4-5.6 s
+   * at a million chunks).
+   */
+  const storedTable = (): ChunkTable | undefined => {
+    const view = compactView();
+    if (!view) return undefined;
+    const state = stmt('SELECT covered, chunks, chunk_table FROM posting_lists_state WHERE id = 1')
+      .raw()
+      .get() as [number, number, Uint8Array | null] | undefined;
+    const [covered, chunks, blob] = state ?? [0, 0, null];
+    const table = blob ? decodeChunkTable(blob, covered + 1) : undefined;
+    if (!table) return undefined;
+    if (view.exists) return clearDeleted(table, view.exists);
+    // With no deletion, the table must hold every covered chunk.
+    return table.chunkCount === chunks ? table : undefined;
+  };
+  /**
+   * Stores the chunk table of the chunks with id ≤ `covered` with lists of that state
+   * (`format`); a state replaced meanwhile keeps none.
+   */
+  const storeTable = (covered: number, format: number): void => {
+    const blob = encodeChunkTable(readTable(covered));
+    compactionWrite(() =>
+      stmt('UPDATE posting_lists_state SET chunk_table = ? WHERE id = 1 AND covered = ? AND format = ?').run(
+        blob,
+        covered,
+        format,
+      ),
+    );
+  };
   /**
    * The compact list of `term` (empty when absent), with its impacts when stored under
    * `impactKey`, or undefined when it is unreadable. Without `counts`, a list with stored
@@ -650,27 +706,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
       }),
 
     indexVersion: () => run(currentVersion),
-    chunkTable: () =>
-      run((): ChunkTable => {
-        const max = (stmt('SELECT max(id) AS m FROM chunks').get() as { m: number | null }).m ?? 0;
-        const size = max + 1;
-        const documentId = new Uint32Array(size);
-        const kbId = new Uint32Array(size);
-        const fieldLengths = new Uint32Array(size * FIELD_COUNT);
-        let chunkCount = 0;
-        const rows = stmt(
-          'SELECT c.id, c.document_id, c.kb_id, s.sz FROM chunks c LEFT JOIN chunk_fts_docsize s ON s.id = c.id',
-        )
-          .raw()
-          .iterate() as IterableIterator<[number, number, number, Uint8Array | null]>;
-        for (const [id, doc, kb, sz] of rows) {
-          documentId[id] = doc;
-          kbId[id] = kb;
-          if (sz) decodeDocsize(sz, fieldLengths, id * FIELD_COUNT);
-          chunkCount++;
-        }
-        return { size, chunkCount, documentId, kbId, fieldLengths };
-      }),
+    chunkTable: () => run((): ChunkTable => storedTable() ?? readTable()),
     documentFrequencies: (terms) =>
       run(() => {
         const lookup = stmt('SELECT doc FROM chunk_terms WHERE term = ?');
@@ -734,16 +770,25 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     compactPostings: async (impacts) => {
       if (!COMPACT_SUPPORTED) return 0;
       const current = await run(compactView);
-      if (current && !current.exists && current.impactKey === (impacts?.key ?? null)) return 0;
+      if (current && !current.exists && current.impactKey === (impacts?.key ?? null)) {
+        // Lists written before the chunk table was stored with them: add it.
+        await run(() => {
+          const state = stmt(
+            'SELECT covered, format FROM posting_lists_state WHERE id = 1 AND chunk_table IS NULL',
+          ).get() as { covered: number; format: number } | undefined;
+          if (state) storeTable(state.covered, state.format);
+        });
+        return 0;
+      }
       // Written in short transactions, yielding between them, so writers and the event loop
       // are not held up for the whole pass. The state row goes in first, unusable (a
       // negative format, this pass's token): a chunk written at a covered id meanwhile
       // deletes it (the trigger), and another pass replaces it; either way the lists never
       // become usable. Chunks deleted meanwhile are dropped as lists are read.
       const token = -1 - Math.floor(Math.random() * 2 ** 31);
-      const start = (): boolean =>
+      const start = (): number =>
         db
-          .transaction((): boolean => {
+          .transaction((): number => {
             stmt('DELETE FROM posting_lists_state').run();
             stmt('DELETE FROM posting_lists').run();
             const covered = (stmt('SELECT max(id) AS m FROM chunks').get() as { m: number | null }).m ?? 0;
@@ -753,10 +798,10 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
               covered,
               chunks,
             );
-            return true;
+            return covered;
           })
           .immediate();
-      await run(() => compactionWrite(start));
+      const covered = await run(() => compactionWrite(start));
       const after = stmt(
         `SELECT term, group_concat(${code}) FROM chunk_instances WHERE term > ? GROUP BY term`,
       );
@@ -800,6 +845,9 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
         last = done.last;
         await new Promise((resolve) => setImmediate(resolve));
       }
+      // The chunk table goes in while the state is still unusable (read outside the write
+      // lock: a chunk deleted meanwhile is cleared as the table is read back).
+      await run(() => storeTable(covered, token));
       await run(() =>
         compactionWrite(() =>
           stmt('UPDATE posting_lists_state SET format = ?, impact_key = ? WHERE id = 1 AND format = ?').run(
