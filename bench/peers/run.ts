@@ -1,8 +1,9 @@
 /**
  * Peers: shelf against MiniSearch, Orama, FlexSearch, Lunr and raw SQLite FTS5, on every
  * collection in ../shared/eval, in one run: nDCG@10, build time, query p50/p99 (top 1000
- * per query; first pass and a second, warm pass) and heap growth after building (measured
- * on a second build) and after querying (in-memory caches count).
+ * per query; first pass and a second, warm pass), how many of the queries at or above p99
+ * a garbage collection paused, and heap growth after building (measured on a second build)
+ * and after querying (in-memory caches count).
  *
  * Each engine is measured on each collection in a process of its own, one after the other:
  * in one shared process, every engine's garbage and heap size weighed on the garbage
@@ -17,6 +18,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { loadBeir } from '../../src/eval/beir.js';
 import { queryMetrics } from '../../src/eval/metrics.js';
@@ -38,6 +40,9 @@ interface Row {
   /** Each query's time in ms, first pass and warm pass. */
   coldTimes: number[];
   warmTimes: number[];
+  /** The garbage collection pause time in ms during each query, first pass and warm pass. */
+  coldGc: number[];
+  warmGc: number[];
   heap: number;
   heapAfter: number;
 }
@@ -52,8 +57,28 @@ interface Pooled {
   buildMs: number;
   cold: Percentiles;
   warm: Percentiles;
+  /** Of the queries at or above p99, those a garbage collection paused, and all of them. */
+  coldTail: Tail;
+  warmTail: Tail;
   heap: number;
   heapAfter: number;
+}
+
+interface Tail {
+  readonly paused: number;
+  readonly queries: number;
+}
+
+/** How many of the queries at or above `p99` a garbage collection paused. */
+function tail(times: readonly number[], gc: readonly number[], p99: number): Tail {
+  let paused = 0;
+  let queries = 0;
+  times.forEach((ms, i) => {
+    if (ms < p99) return;
+    queries++;
+    if ((gc[i] ?? 0) > 0) paused++;
+  });
+  return { paused, queries };
 }
 
 const median = (xs: readonly number[]): number => percentiles(xs).p50;
@@ -64,6 +89,10 @@ function pool(rounds: readonly Row[]): Pooled {
   // The same index and queries every round: a different score would mean a bug.
   for (const r of rounds)
     if (r.ndcg10 !== first.ndcg10) throw new Error(`${first.engine}: nDCG@10 moved between rounds`);
+  const coldTimes = rounds.flatMap((r) => r.coldTimes);
+  const warmTimes = rounds.flatMap((r) => r.warmTimes);
+  const cold = percentiles(coldTimes);
+  const warm = percentiles(warmTimes);
   return {
     engine: first.engine,
     docs: first.docs,
@@ -71,8 +100,18 @@ function pool(rounds: readonly Row[]): Pooled {
     ndcg10: first.ndcg10,
     rounds: rounds.length,
     buildMs: median(rounds.map((r) => r.buildMs)),
-    cold: percentiles(rounds.flatMap((r) => r.coldTimes)),
-    warm: percentiles(rounds.flatMap((r) => r.warmTimes)),
+    cold,
+    warm,
+    coldTail: tail(
+      coldTimes,
+      rounds.flatMap((r) => r.coldGc),
+      cold.p99,
+    ),
+    warmTail: tail(
+      warmTimes,
+      rounds.flatMap((r) => r.warmGc),
+      warm.p99,
+    ),
     heap: median(rounds.map((r) => r.heap)),
     heapAfter: median(rounds.map((r) => r.heapAfter)),
   };
@@ -95,14 +134,27 @@ async function measure(spec: CollectionSpec, engine: Engine): Promise<Row> {
   // query's thousand hit objects for a final evaluation, as a run map did, made each young-
   // generation collection copy all of them (3-6 ms pauses instead of about 1 ms), inside
   // whichever engine's query it fell, which no server answering and forgetting does.
+  //
+  // Garbage collections are recorded as they come (PerformanceObserver 'gc' entries, on the
+  // same clock), to tell how many of the slowest queries one paused.
   const judgedOf = (qid: string): ReadonlyMap<string, number> => c.qrels.get(qid) ?? new Map();
-  const pass = async (score: boolean): Promise<{ ndcg10: number; times: number[] }> => {
+  const pauses: { start: number; end: number }[] = [];
+  const observer = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) pauses.push({ start: e.startTime, end: e.startTime + e.duration });
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  const pass = async (
+    score: boolean,
+  ): Promise<{ ndcg10: number; times: number[]; spans: [number, number][] }> => {
     let ndcgSum = 0;
     const times: number[] = [];
+    const spans: [number, number][] = [];
     for (const qid of judged) {
       const t0 = performance.now();
       const hits = await built.search(c.queries.get(qid) ?? '', HITS);
-      times.push(performance.now() - t0);
+      const t1 = performance.now();
+      times.push(t1 - t0);
+      spans.push([t0, t1]);
       if (score)
         ndcgSum += queryMetrics(
           hits.filter((h) => h.docId !== qid),
@@ -110,10 +162,17 @@ async function measure(spec: CollectionSpec, engine: Engine): Promise<Row> {
         ).ndcg10;
     }
     // As evaluate does: the mean over every query in the qrels (one without text scores 0).
-    return { ndcg10: c.qrels.size > 0 ? ndcgSum / c.qrels.size : 0, times };
+    return { ndcg10: c.qrels.size > 0 ? ndcgSum / c.qrels.size : 0, times, spans };
   };
   const cold = await pass(true);
   const warm = await pass(false);
+  // The observer is told of the last collections on a later turn of the event loop.
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  observer.disconnect();
+  const paused = (spans: readonly [number, number][]): number[] =>
+    spans.map(([t0, t1]) =>
+      pauses.reduce((ms, p) => ms + Math.max(0, Math.min(t1, p.end) - Math.max(t0, p.start)), 0),
+    );
   const heapAfter = heapBytes() - heapBefore;
   await built.close();
   const heapBeforeSecond = heapBytes();
@@ -128,6 +187,8 @@ async function measure(spec: CollectionSpec, engine: Engine): Promise<Row> {
     buildMs,
     coldTimes: cold.times,
     warmTimes: warm.times,
+    coldGc: paused(cold.spans),
+    warmGc: paused(warm.spans),
     heap,
     heapAfter,
   };
@@ -168,6 +229,8 @@ function report(spec: CollectionSpec, rows: readonly Pooled[]): void {
         'warm p99/fts5',
         'heap built',
         'heap queried',
+        'p99+ in GC',
+        'warm p99+ in GC',
       ],
       ...rows.map((r) => [
         r.engine,
@@ -184,6 +247,8 @@ function report(spec: CollectionSpec, rows: readonly Pooled[]): void {
         ratio(r.warm.p99, fts?.warm.p99),
         fmb(r.heap),
         fmb(r.heapAfter),
+        `${r.coldTail.paused}/${r.coldTail.queries}`,
+        `${r.warmTail.paused}/${r.warmTail.queries}`,
       ]),
     ]),
   );
