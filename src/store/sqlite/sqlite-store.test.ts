@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { chunkInput, describeStoreContract, documentInput } from '../store-contract.js';
-import { FIELD_COUNT, type PostingList, type Store } from '../store.js';
+import { FIELD_COUNT, type ChunkTable, type PostingList, type Store } from '../store.js';
 import { openSqliteStore } from './sqlite-store.js';
 import { LATEST_VERSION } from './migrations.js';
 import { encodePostingList } from './posting-lists.js';
@@ -56,6 +56,21 @@ describe('compact posting lists (SQLite)', () => {
     return { store, write, raw };
   };
   const ids = async (store: Store, term: string) => [...(await store.postings([term])).get(term)!.chunkIds];
+  /** The chunk table as a new process would read it: on a handle of its own. */
+  const tableOf = async (raw: Database.Database) => {
+    const other = openSqliteStore({ path: raw.name });
+    try {
+      return await other.chunkTable();
+    } finally {
+      await other.close();
+    }
+  };
+  const plain = (t: ChunkTable) => ({
+    ...t,
+    documentId: [...t.documentId],
+    kbId: [...t.kbId],
+    fieldLengths: [...t.fieldLengths],
+  });
   const fakeList = (chunkIds: number[]) =>
     encodePostingList({
       chunkIds: Uint32Array.from(chunkIds),
@@ -190,31 +205,16 @@ describe('compact posting lists (SQLite)', () => {
     const stored = () =>
       raw.prepare('SELECT chunk_table FROM posting_lists_state').pluck().get() as Buffer | null;
     expect(stored()?.byteLength).toBe(rows.size * (2 + FIELD_COUNT) * 4);
-    const tableOf = async () => {
-      // A handle of its own: the store keeps nothing, but this is what a new process sees.
-      const other = openSqliteStore({ path: raw.name });
-      try {
-        return await other.chunkTable();
-      } finally {
-        await other.close();
-      }
-    };
-    const plain = (t: Awaited<ReturnType<Store['chunkTable']>>) => ({
-      ...t,
-      documentId: [...t.documentId],
-      kbId: [...t.kbId],
-      fieldLengths: [...t.fieldLengths],
-    });
-    expect(plain(await tableOf())).toEqual(plain(rows));
+    expect(plain(await tableOf(raw))).toEqual(plain(rows));
     // A chunk row changed behind the store's back shows the table is read from the blob.
     const [chunkA] = await store.getChunks(a.id);
     raw.prepare('UPDATE chunks SET kb_id = 999 WHERE id = ?').run(chunkA!.id);
-    expect((await tableOf()).kbId[chunkA!.id]).toBe(rows.kbId[chunkA!.id]);
+    expect((await tableOf(raw)).kbId[chunkA!.id]).toBe(rows.kbId[chunkA!.id]);
     raw.prepare('UPDATE chunks SET kb_id = ? WHERE id = ?').run(rows.kbId[chunkA!.id], chunkA!.id);
     // A deletion clears the chunk from it.
     const [chunkB] = await store.getChunks(b.id);
     await store.deleteDocument(b.id);
-    const cleared = await tableOf();
+    const cleared = await tableOf(raw);
     expect(cleared.chunkCount).toBe(rows.chunkCount - 1);
     expect(cleared.documentId[chunkB!.id]).toBe(0);
     expect([
@@ -224,7 +224,7 @@ describe('compact posting lists (SQLite)', () => {
     // A chunk written past the covered ids: the rows, new chunk and all.
     const d = await write('d', 'walrus otter');
     const [chunkD] = await store.getChunks(d.id);
-    const grown = await tableOf();
+    const grown = await tableOf(raw);
     expect(grown.documentId[chunkD!.id]).toBe(d.id);
     expect(grown.chunkCount).toBe(rows.chunkCount);
     raw.close();
@@ -238,18 +238,6 @@ describe('compact posting lists (SQLite)', () => {
     const rows = await store.chunkTable();
     await store.compactPostings();
     const [chunkA] = await store.getChunks(a.id);
-    const check = async () => {
-      const other = openSqliteStore({ path: raw.name });
-      try {
-        const table = await other.chunkTable();
-        expect(table.chunkCount).toBe(rows.chunkCount);
-        expect([...table.documentId]).toEqual([...rows.documentId]);
-        expect([...table.kbId]).toEqual([...rows.kbId]);
-        expect([...table.fieldLengths]).toEqual([...rows.fieldLengths]);
-      } finally {
-        await other.close();
-      }
-    };
     const good = raw.prepare('SELECT chunk_table FROM posting_lists_state').pluck().get() as Buffer;
     const words = new Uint32Array(Uint8Array.from(good).buffer);
     const size = rows.size;
@@ -267,9 +255,7 @@ describe('compact posting lists (SQLite)', () => {
     raw.prepare('UPDATE chunks SET kb_id = 999 WHERE id = ?').run(chunkA!.id);
     for (const blob of hostile) {
       raw.prepare('UPDATE posting_lists_state SET chunk_table = ?').run(blob);
-      const other = openSqliteStore({ path: raw.name });
-      expect((await other.chunkTable()).kbId[chunkA!.id]).toBe(999);
-      await other.close();
+      expect((await tableOf(raw)).kbId[chunkA!.id]).toBe(999);
     }
     raw.prepare('UPDATE chunks SET kb_id = ? WHERE id = ?').run(rows.kbId[chunkA!.id], chunkA!.id);
     // Lists stored before the table was: the next compaction adds the table only.
@@ -283,7 +269,7 @@ describe('compact posting lists (SQLite)', () => {
         good,
       ),
     ).toBe(0);
-    await check();
+    expect(plain(await tableOf(raw))).toEqual(plain(rows));
     raw.close();
     await store.close();
   });
