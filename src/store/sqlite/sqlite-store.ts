@@ -387,7 +387,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
   };
   /**
    * The chunk table stored with the compact lists, when they are exact for the current index
-   * (deleted chunks cleared), else undefined: one blob instead of a million rows (3.4-5.6 s
+   * (deleted chunks cleared), else undefined: one blob instead of a million rows (3.1-5.6 s
    * at a million chunks).
    */
   const storedTable = (): ChunkTable | undefined => {
