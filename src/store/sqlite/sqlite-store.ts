@@ -177,6 +177,12 @@ function decodeDocsize(sz: Uint8Array, out: Uint32Array, at: number): void {
   }
 }
 
+/**
+ * tableStep: chunk ids compactPostings reads the chunk table for at a time, between yields.
+ * A setting, not a constant, so tests can take several steps.
+ */
+export const COMPACTION_LIMITS = { tableStep: 100_000 };
+
 /** Postings compactPostings holds in memory between reading the index and writing them. */
 const COMPACT_RUN = 1_000_000;
 
@@ -364,26 +370,36 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     compactChecked = { version, view };
     return view;
   };
-  /** The chunk table read row by row: every chunk, or those with id ≤ `upTo`. */
-  const readTable = (upTo?: number): ChunkTable => {
-    const max = upTo ?? (stmt('SELECT max(id) AS m FROM chunks').get() as { m: number | null }).m ?? 0;
-    const size = max + 1;
-    const documentId = new Uint32Array(size);
-    const kbId = new Uint32Array(size);
-    const fieldLengths = new Uint32Array(size * FIELD_COUNT);
-    let chunkCount = 0;
+  /** An empty chunk table for ids 0 .. max. */
+  const emptyTable = (max: number): ChunkTable => ({
+    size: max + 1,
+    chunkCount: 0,
+    documentId: new Uint32Array(max + 1),
+    kbId: new Uint32Array(max + 1),
+    fieldLengths: new Uint32Array((max + 1) * FIELD_COUNT),
+  });
+  /** Fills `table` with the chunks whose ids are in `from .. to`; returns how many. */
+  const readTableRows = (table: ChunkTable, from: number, to: number): number => {
+    const { documentId, kbId, fieldLengths } = table;
+    let count = 0;
     const rows = stmt(
-      'SELECT c.id, c.document_id, c.kb_id, s.sz FROM chunks c LEFT JOIN chunk_fts_docsize s ON s.id = c.id WHERE c.id <= ?',
+      'SELECT c.id, c.document_id, c.kb_id, s.sz FROM chunks c LEFT JOIN chunk_fts_docsize s ON s.id = c.id WHERE c.id BETWEEN ? AND ?',
     )
       .raw()
-      .iterate(max) as IterableIterator<[number, number, number, Uint8Array | null]>;
+      .iterate(from, to) as IterableIterator<[number, number, number, Uint8Array | null]>;
     for (const [id, doc, kb, sz] of rows) {
       documentId[id] = doc;
       kbId[id] = kb;
       if (sz) decodeDocsize(sz, fieldLengths, id * FIELD_COUNT);
-      chunkCount++;
+      count++;
     }
-    return { size, chunkCount, documentId, kbId, fieldLengths };
+    return count;
+  };
+  /** The chunk table read row by row, in one statement. */
+  const readTable = (): ChunkTable => {
+    const max = (stmt('SELECT max(id) AS m FROM chunks').get() as { m: number | null }).m ?? 0;
+    const table = emptyTable(max);
+    return { ...table, chunkCount: readTableRows(table, 0, max) };
   };
   /**
    * The chunk table stored with the compact lists, when they are exact for the current index
@@ -405,15 +421,24 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
   };
   /**
    * Stores the chunk table of the chunks with id ≤ `covered` with lists of that state
-   * (`format`); a state replaced meanwhile keeps none.
+   * (`format`); a state replaced meanwhile keeps none. Read `tableStep` ids at a time,
+   * yielding between (3 s in one go at 1M chunks, which would hold up a serving process);
+   * a chunk deleted meanwhile is cleared as the table is read back, and none can be
+   * written at a covered id without the state going (the trigger).
    */
-  const storeTable = (covered: number, format: number): void => {
-    const blob = encodeChunkTable(readTable(covered));
-    compactionWrite(() =>
-      stmt('UPDATE posting_lists_state SET chunk_table = ? WHERE id = 1 AND covered = ? AND format = ?').run(
-        blob,
-        covered,
-        format,
+  const storeTable = async (covered: number, format: number): Promise<void> => {
+    const table = emptyTable(covered);
+    const step = Math.max(1, COMPACTION_LIMITS.tableStep);
+    for (let from = 0; from <= covered; from += step) {
+      await run(() => readTableRows(table, from, Math.min(covered, from + step - 1)));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    const blob = encodeChunkTable(table);
+    await run(() =>
+      compactionWrite(() =>
+        stmt(
+          'UPDATE posting_lists_state SET chunk_table = ? WHERE id = 1 AND covered = ? AND format = ?',
+        ).run(blob, covered, format),
       ),
     );
   };
@@ -772,12 +797,13 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
       const current = await run(compactView);
       if (current && !current.exists && current.impactKey === (impacts?.key ?? null)) {
         // Lists written before the chunk table was stored with them: add it.
-        await run(() => {
-          const state = stmt(
-            'SELECT covered, format FROM posting_lists_state WHERE id = 1 AND chunk_table IS NULL',
-          ).get() as { covered: number; format: number } | undefined;
-          if (state) storeTable(state.covered, state.format);
-        });
+        const state = await run(
+          () =>
+            stmt(
+              'SELECT covered, format FROM posting_lists_state WHERE id = 1 AND chunk_table IS NULL',
+            ).get() as { covered: number; format: number } | undefined,
+        );
+        if (state) await storeTable(state.covered, state.format);
         return 0;
       }
       // Written in short transactions, yielding between them, so writers and the event loop
@@ -847,7 +873,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
       }
       // The chunk table goes in while the state is still unusable (read outside the write
       // lock: a chunk deleted meanwhile is cleared as the table is read back).
-      await run(() => storeTable(covered, token));
+      await storeTable(covered, token);
       await run(() =>
         compactionWrite(() =>
           stmt('UPDATE posting_lists_state SET format = ?, impact_key = ? WHERE id = 1 AND format = ?').run(
