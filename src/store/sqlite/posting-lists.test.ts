@@ -1,11 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { FIELD_COUNT, type PostingList } from '../store.js';
+import { FIELD_COUNT, type ChunkTable, type PostingList } from '../store.js';
 import {
+  clearDeleted,
+  decodeChunkTable,
   decodeIds,
   decodeImpacts,
   decodePostingList,
   decodeSummary,
+  encodeChunkTable,
   encodeImpacts,
   encodePostingList,
   encodeSummary,
@@ -112,5 +115,53 @@ describe('compact posting lists', () => {
     expect(all.impacts).toBeUndefined();
     // Ids past the map are gone too.
     expect(plain(withoutDeleted(l, Uint8Array.from([0, 1])))).toEqual([[1], [1, 0, 0, 0]]);
+  });
+});
+
+describe('stored chunk tables', () => {
+  // Ids 0..3: 0 and 2 hold no chunk.
+  const table: ChunkTable = {
+    size: 4,
+    chunkCount: 2,
+    documentId: Uint32Array.of(0, 7, 0, 8),
+    kbId: Uint32Array.of(0, 1, 0, 2),
+    fieldLengths: Uint32Array.from({ length: 4 * FIELD_COUNT }, (_, i) => (i >= FIELD_COUNT ? i : 0)),
+  };
+  const flat = (t: ChunkTable | undefined) =>
+    t && [t.size, t.chunkCount, [...t.documentId], [...t.kbId], [...t.fieldLengths]];
+
+  it('round-trips, from an aligned blob or not', () => {
+    const blob = encodeChunkTable(table);
+    expect(blob.byteLength).toBe(4 * (2 + FIELD_COUNT) * 4);
+    expect(flat(decodeChunkTable(blob, 4))).toEqual(flat(table));
+    const shifted = Buffer.concat([Buffer.alloc(1), blob]).subarray(1);
+    expect(flat(decodeChunkTable(shifted, 4))).toEqual(flat(table));
+  });
+
+  it('refuses a blob of another length, a size that is no size, and a chunk without a knowledge base', () => {
+    const blob = encodeChunkTable(table);
+    expect(decodeChunkTable(blob, 3)).toBeUndefined();
+    expect(decodeChunkTable(blob, 5)).toBeUndefined();
+    expect(decodeChunkTable(blob.subarray(0, blob.byteLength - 1), 4)).toBeUndefined();
+    expect(decodeChunkTable(Buffer.alloc(0), 0)).toBeUndefined();
+    expect(decodeChunkTable(blob, Number.NaN)).toBeUndefined();
+    expect(decodeChunkTable(blob, 2.5)).toBeUndefined();
+    const words = new Uint32Array(Uint8Array.from(blob).buffer);
+    words[4 + 3] = 0;
+    expect(decodeChunkTable(Buffer.from(words.buffer), 4)).toBeUndefined();
+  });
+
+  it('clears deleted chunks, and refuses a table that lacks a chunk still there', () => {
+    const copy = decodeChunkTable(Uint8Array.from(encodeChunkTable(table)), 4)!;
+    const cleared = clearDeleted(copy, Uint8Array.of(0, 1, 0, 0));
+    expect(cleared?.chunkCount).toBe(1);
+    expect([...(cleared?.documentId ?? [])]).toEqual([0, 7, 0, 0]);
+    expect([...(cleared?.kbId ?? [])]).toEqual([0, 1, 0, 0]);
+    expect([...(cleared?.fieldLengths.subarray(3 * FIELD_COUNT) ?? [])]).toEqual(
+      new Array(FIELD_COUNT).fill(0),
+    );
+    expect(
+      clearDeleted(decodeChunkTable(encodeChunkTable(table), 4)!, Uint8Array.of(0, 1, 1, 1)),
+    ).toBeUndefined();
   });
 });
