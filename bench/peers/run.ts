@@ -132,7 +132,7 @@ async function measure(spec: CollectionSpec, engine: Engine): Promise<Row> {
   //
   // Each query's hits are scored as soon as its timing is taken, and dropped: keeping every
   // query's thousand hit objects for a final evaluation, as a run map did, made each young-
-  // generation collection copy all of them (3-6 ms pauses instead of about 1 ms), inside
+  // generation collection copy all of them (2-12 ms pauses instead of about 1 ms), inside
   // whichever engine's query it fell, which no server answering and forgetting does.
   //
   // Garbage collections are recorded as they come (PerformanceObserver 'gc' entries, on the
@@ -143,18 +143,14 @@ async function measure(spec: CollectionSpec, engine: Engine): Promise<Row> {
     for (const e of list.getEntries()) pauses.push({ start: e.startTime, end: e.startTime + e.duration });
   });
   observer.observe({ entryTypes: ['gc'] });
-  const pass = async (
-    score: boolean,
-  ): Promise<{ ndcg10: number; times: number[]; spans: [number, number][] }> => {
+  /** Each query's start and end (ms), and the pass's nDCG@10 when asked to score it. */
+  const pass = async (score: boolean): Promise<{ ndcg10: number; spans: [number, number][] }> => {
     let ndcgSum = 0;
-    const times: number[] = [];
     const spans: [number, number][] = [];
     for (const qid of judged) {
       const t0 = performance.now();
       const hits = await built.search(c.queries.get(qid) ?? '', HITS);
-      const t1 = performance.now();
-      times.push(t1 - t0);
-      spans.push([t0, t1]);
+      spans.push([t0, performance.now()]);
       if (score)
         ndcgSum += queryMetrics(
           hits.filter((h) => h.docId !== qid),
@@ -162,13 +158,14 @@ async function measure(spec: CollectionSpec, engine: Engine): Promise<Row> {
         ).ndcg10;
     }
     // As evaluate does: the mean over every query in the qrels (one without text scores 0).
-    return { ndcg10: c.qrels.size > 0 ? ndcgSum / c.qrels.size : 0, times, spans };
+    return { ndcg10: c.qrels.size > 0 ? ndcgSum / c.qrels.size : 0, spans };
   };
   const cold = await pass(true);
   const warm = await pass(false);
   // The observer is told of the last collections on a later turn of the event loop.
   await new Promise((resolve) => setTimeout(resolve, 10));
   observer.disconnect();
+  const times = (spans: readonly [number, number][]): number[] => spans.map(([t0, t1]) => t1 - t0);
   const paused = (spans: readonly [number, number][]): number[] =>
     spans.map(([t0, t1]) =>
       pauses.reduce((ms, p) => ms + Math.max(0, Math.min(t1, p.end) - Math.max(t0, p.start)), 0),
@@ -185,8 +182,8 @@ async function measure(spec: CollectionSpec, engine: Engine): Promise<Row> {
     queries: judged.length,
     ndcg10: cold.ndcg10,
     buildMs,
-    coldTimes: cold.times,
-    warmTimes: warm.times,
+    coldTimes: times(cold.spans),
+    warmTimes: times(warm.spans),
     coldGc: paused(cold.spans),
     warmGc: paused(warm.spans),
     heap,
