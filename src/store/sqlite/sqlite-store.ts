@@ -319,6 +319,9 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
   // The compact posting lists (./posting-lists.ts), when they are exact for the current
   // index: `exists` marks the chunks still there when some covered chunk was deleted.
   interface CompactView {
+    /** The highest chunk id the lists cover, and how many chunks they covered. */
+    readonly covered: number;
+    readonly chunks: number;
     readonly exists: Uint8Array | undefined;
     /** The key of the stored impacts, if any. */
     readonly impactKey: string | null;
@@ -365,7 +368,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
         for (const id of stmt('SELECT id FROM chunks').pluck().iterate() as IterableIterator<number>)
           exists[id] = 1;
       }
-      view = { exists, impactKey: state.impactKey };
+      view = { covered: state.covered, chunks: state.chunks, exists, impactKey: state.impactKey };
     }
     compactChecked = { version, view };
     return view;
@@ -409,15 +412,13 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
   const storedTable = (): ChunkTable | undefined => {
     const view = compactView();
     if (!view) return undefined;
-    const state = stmt('SELECT covered, chunks, chunk_table FROM posting_lists_state WHERE id = 1')
-      .raw()
-      .get() as [number, number, Uint8Array | null] | undefined;
-    const [covered, chunks, blob] = state ?? [0, 0, null];
-    const table = blob ? decodeChunkTable(blob, covered + 1) : undefined;
+    const blob = stmt('SELECT chunk_table FROM posting_lists_state WHERE id = 1').pluck().get() as
+      Uint8Array | null | undefined;
+    const table = blob ? decodeChunkTable(blob, view.covered + 1) : undefined;
     if (!table) return undefined;
     if (view.exists) return clearDeleted(table, view.exists);
     // With no deletion, the table must hold every covered chunk.
-    return table.chunkCount === chunks ? table : undefined;
+    return table.chunkCount === view.chunks ? table : undefined;
   };
   /**
    * Stores the chunk table of the chunks with id ≤ `covered` with lists of that state
@@ -797,13 +798,13 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
       const current = await run(compactView);
       if (current && !current.exists && current.impactKey === (impacts?.key ?? null)) {
         // Lists written before the chunk table was stored with them: add it.
-        const state = await run(
+        // (A current view means the state row is this format's.)
+        const missing = await run(
           () =>
-            stmt(
-              'SELECT covered, format FROM posting_lists_state WHERE id = 1 AND chunk_table IS NULL',
-            ).get() as { covered: number; format: number } | undefined,
+            stmt('SELECT 1 FROM posting_lists_state WHERE id = 1 AND chunk_table IS NULL').get() !==
+            undefined,
         );
-        if (state) await storeTable(state.covered, state.format);
+        if (missing) await storeTable(current.covered, POSTING_FORMAT);
         return 0;
       }
       // Written in short transactions, yielding between them, so writers and the event loop
