@@ -105,14 +105,6 @@ const analyseToken = memoised(MEMO_LIMIT, (raw): AnalysedToken => {
   };
 });
 
-/** Where a text's query terms occur: term index and position per occurrence, in order. */
-export interface Occurrences {
-  readonly terms: readonly number[];
-  readonly positions: readonly number[];
-  /** The text's analysed length (all terms, as the index counts them). */
-  readonly length: number;
-}
-
 /**
  * Analysed terms numbered, so that a token stream holds integers and finding a query's
  * terms in it is one array read a word rather than a string lookup (once per chunk when
@@ -121,7 +113,7 @@ export interface Occurrences {
 export class TermIds {
   private readonly ids = new Map<string, number>();
   readonly terms: string[] = [];
-  /** Scratch by term number, all zero between calls (occurrencesIn, feedbackCounts). */
+  /** Scratch by term number, all zero between calls (proximityBonus, feedbackCounts). */
   private scratch = new Int32Array(1024);
   /** Scratch weights by term number, all zero between calls (the ranker's feedback terms). */
   private scratchWeights = new Float64Array(1024);
@@ -207,34 +199,6 @@ export function tokenStream(fields: readonly string[], ids: TermIds = new TermId
   };
 }
 
-/** Where the query's terms occur in a token stream, in text order. */
-export function occurrencesIn(stream: TokenStream, terms: readonly ProximityTerm[]): Occurrences {
-  const { ids } = stream;
-  const { marks } = ids;
-  // marks[id] = query index + 1 for the query's terms, 0 for every other term (restored below).
-  const marked: number[] = [];
-  terms.forEach((t, i) => {
-    const id = ids.find(t.term);
-    if (id !== undefined && marks[id] === 0) {
-      marks[id] = i + 1;
-      marked.push(id);
-    }
-  });
-  const found: number[] = [];
-  const positions: number[] = [];
-  if (marked.length > 0) {
-    const { terms: streamTerms, positions: streamPositions } = stream;
-    for (let n = 0; n < streamTerms.length; n++) {
-      const i = marks[streamTerms[n] ?? 0] ?? 0;
-      if (i === 0) continue;
-      found.push(i - 1);
-      positions.push(streamPositions[n] ?? 0);
-    }
-    for (const id of marked) marks[id] = 0;
-  }
-  return { terms: found, positions, length: stream.length };
-}
-
 /**
  * Calls `each` with the number (in `stream.ids`) of every feedback term of a token stream's
  * text and its count, in order of first occurrence (the same counts as analysing the text
@@ -258,28 +222,51 @@ export function feedbackCounts(stream: TokenStream, each: (id: number, count: nu
 /** Per-term scratch for proximityBonus (synchronous, so one array serves every call). */
 let ACC = new Float64Array(64);
 
-/** The proximity bonus of one text, from its query-term occurrences. */
+/**
+ * The proximity bonus of one text, walking its token stream: each entry that is one of the
+ * query's terms is an occurrence, paired with the occurrence before it. Nothing is
+ * allocated (the stream's scratch marks the query's terms, and is zeroed again).
+ */
 export function proximityBonus(
-  occurrences: Occurrences,
+  stream: TokenStream,
   query: ProximityQuery,
   options: ProximityOptions,
 ): number {
   const { terms, pairs } = query;
   if (pairs.size === 0) return 0;
+  const { ids } = stream;
+  const marks = ids.marks;
+  // marks[id] = query index + 1 for the query's terms (the first index of a repeated one).
+  for (let i = 0; i < terms.length; i++) {
+    const id = ids.find(terms[i]?.term ?? '');
+    if (id !== undefined && marks[id] === 0) marks[id] = i + 1;
+  }
   if (ACC.length < terms.length) ACC = new Float64Array(2 * terms.length);
   const acc = ACC.fill(0, 0, terms.length);
-  for (let n = 1; n < occurrences.terms.length; n++) {
-    const last = occurrences.terms[n - 1] ?? 0;
-    const i = occurrences.terms[n] ?? 0;
-    if (last === i || !pairs.has(last * PAIR_KEY + i)) continue;
-    // Parts of one compound share a position: count them as neighbours.
-    const d = Math.max(1, (occurrences.positions[n] ?? 0) - (occurrences.positions[n - 1] ?? 0));
-    if (d > options.window) continue;
-    acc[i] = (acc[i] ?? 0) + (terms[last]?.idf ?? 0) / (d * d);
-    acc[last] = (acc[last] ?? 0) + (terms[i]?.idf ?? 0) / (d * d);
+  const { terms: streamTerms, positions } = stream;
+  let last = -1;
+  let lastPosition = 0;
+  for (let n = 0; n < streamTerms.length; n++) {
+    const i = (marks[streamTerms[n] ?? 0] ?? 0) - 1;
+    if (i < 0) continue;
+    const position = positions[n] ?? 0;
+    if (last >= 0 && last !== i && pairs.has(last * PAIR_KEY + i)) {
+      // Parts of one compound share a position: count them as neighbours.
+      const d = Math.max(1, position - lastPosition);
+      if (d <= options.window) {
+        acc[i] = (acc[i] ?? 0) + (terms[last]?.idf ?? 0) / (d * d);
+        acc[last] = (acc[last] ?? 0) + (terms[i]?.idf ?? 0) / (d * d);
+      }
+    }
+    last = i;
+    lastPosition = position;
+  }
+  for (const t of terms) {
+    const id = ids.find(t.term);
+    if (id !== undefined) marks[id] = 0;
   }
   const { k1, b, averageLength } = query;
-  const k = k1 * (1 - b + (averageLength > 0 ? (b * occurrences.length) / averageLength : 0));
+  const k = k1 * (1 - b + (averageLength > 0 ? (b * stream.length) / averageLength : 0));
   let bonus = 0;
   for (let i = 0; i < terms.length; i++) {
     const a = acc[i] ?? 0;

@@ -95,6 +95,13 @@ describe('rankChunks', () => {
           const got = await rankChunks(s, { query, kbIds: [kbId], limit: 100, perDocument: false, options });
           const want = oracle(docs, query, options);
           expect(got.hits).toHaveLength(want.size);
+          // The columns and the objects made from them are the same hits.
+          expect(got.ranked.length).toBe(got.hits.length);
+          got.hits.forEach((h, i) => {
+            expect(got.ranked.chunkIds[i]).toBe(h.chunkId);
+            expect(got.ranked.documentIds[i]).toBe(h.documentId);
+            expect(got.ranked.scores[i]).toBe(h.score);
+          });
           for (const h of got.hits) {
             const chunks = await s.getChunks(h.documentId);
             const ordinal = chunks.find((c) => c.id === h.chunkId)?.ordinal;

@@ -20,6 +20,7 @@ import { STOP_WORDS } from '../text/stopwords.js';
 import { activeDfr, inExpB2Factor, weightedOccurrences, type DfrOptions } from './dfr.js';
 import { feedbackCounts, type ProximityOptions } from './proximity.js';
 import { documentChunkCount, type CountedPostingList } from './document-score.js';
+import { HitList, hitObjects, type RankedChunk, type RankedHits } from './hit-list.js';
 import { readStreams, rerank, rerankMemo, StreamCache } from './rerank.js';
 import { topK } from './top-k.js';
 
@@ -102,18 +103,16 @@ export interface RankRequest {
   readonly options?: Partial<RankOptions>;
 }
 
-export interface RankedChunk {
-  readonly chunkId: number;
-  readonly documentId: number;
-  /** Higher is better; comparable only within one result list. */
-  readonly score: number;
-}
+export type { RankedChunk, RankedHits } from './hit-list.js';
 
 export interface RankResult {
   /** The analysed query terms that were scored (after pruning). */
   readonly terms: readonly string[];
   /** Expansion terms added by feedback, with their weights. */
   readonly expansion: readonly { term: string; weight: number }[];
+  /** The hits in columns, best first: what a caller reading many results should take. */
+  readonly ranked: RankedHits;
+  /** The same hits as objects, made when first read (./hit-list.ts says why not before). */
   readonly hits: readonly RankedChunk[];
   /**
    * Chunks scored: every chunk matching a scored term, except those matching only terms
@@ -877,7 +876,7 @@ function scorePass(
   perDocument: boolean,
   capacity: number,
   exhaustive = false,
-): { hits: RankedChunk[]; candidates: number } {
+): { hits: HitList; candidates: number } {
   const { table, scores } = cache;
   // Chunks needed: `capacity` of them, or enough to hold `capacity` documents' best chunks.
   const fetch = Math.max(capacity * 4, 64);
@@ -898,42 +897,48 @@ function scorePass(
     perDocument ? table.documentId : undefined,
   );
   const score = (id: number): number => scores[id] ?? 0;
-  let hits: RankedChunk[] | undefined;
+  const hits = new HitList(Math.min(capacity, touched.length));
+  let complete = true;
   if (!perDocument) {
-    const best = topK(contenders, score, capacity);
-    hits = best.map((id) => ({ chunkId: id, documentId: table.documentId[id] ?? 0, score: score(id) }));
+    for (const id of topK(contenders, score, capacity)) hits.push(id, table.documentId[id] ?? 0, score(id));
   } else if (!grouped && (pruned || touched.length > capacity * 4)) {
     // The best few chunks usually already hold `capacity` distinct documents: then those
     // are the top documents by best chunk, and grouping every touched chunk is not needed.
     const seen = cache.docSeen;
-    const found: RankedChunk[] = [];
     for (const id of topK(contenders, score, fetch)) {
       const doc = table.documentId[id] ?? 0;
       if (seen[doc] === 1) continue;
       seen[doc] = 1;
-      found.push({ chunkId: id, documentId: doc, score: score(id) });
-      if (found.length === capacity) break;
+      hits.push(id, doc, score(id));
+      if (hits.length === capacity) break;
     }
-    for (const h of found) seen[h.documentId] = 0;
-    if (found.length === capacity) hits = found;
-    // Too few documents: group them all, which needs every chunk's full score.
-    else if (!pruned) hits = groupDocuments(cache, touched, options, capacity);
+    for (let i = 0; i < hits.length; i++) seen[hits.documentIds[i] ?? 0] = 0;
+    if (hits.length < capacity) {
+      // Too few documents: group them all, which needs every chunk's full score.
+      hits.truncate(0);
+      if (pruned) complete = false;
+      else groupDocuments(cache, touched, options, capacity, hits);
+    }
   } else {
-    hits = groupDocuments(cache, touched, options, capacity);
+    groupDocuments(cache, touched, options, capacity, hits);
   }
   const candidates = touched.length;
   for (const id of pruned ? contenders : touched) scores[id] = 0;
-  if (!hits) return scorePass(cache, terms, options, allowedKbs, perDocument, capacity, true);
+  if (!complete) return scorePass(cache, terms, options, allowedKbs, perDocument, capacity, true);
   return { hits, candidates };
 }
 
-/** Every touched chunk grouped by document; the best `capacity` documents (by best chunk). */
+/**
+ * Every touched chunk grouped by document; the best `capacity` documents (by best chunk),
+ * pushed onto `hits`.
+ */
 function groupDocuments(
   cache: IndexCache,
   touched: Uint32Array,
   options: RankOptions,
   capacity: number,
-): RankedChunk[] {
+  hits: HitList,
+): void {
   const { table, scores, docScores, docSums, docChunk } = cache;
   let count = 0;
   const seen = cache.scratchDocs;
@@ -955,18 +960,13 @@ function groupDocuments(
       const bestScore = docScores[doc] ?? 0;
       docScores[doc] = bestScore + gamma * ((docSums[doc] ?? 0) - bestScore);
     }
-  const best = topK(docs, (doc) => docScores[doc] ?? 0, capacity);
-  const hits = best.map((doc) => ({
-    chunkId: docChunk[doc] ?? 0,
-    documentId: doc,
-    score: docScores[doc] ?? 0,
-  }));
+  for (const doc of topK(docs, (doc) => docScores[doc] ?? 0, capacity))
+    hits.push(docChunk[doc] ?? 0, doc, docScores[doc] ?? 0);
   for (const doc of docs) {
     docScores[doc] = 0;
     docSums[doc] = 0;
     docChunk[doc] = 0;
   }
-  return hits;
 }
 
 /** Chunks holding each term: the cached list's length, else the index's count. */
@@ -1005,30 +1005,28 @@ function prune(
 async function expansionTerms(
   store: Store,
   cache: IndexCache,
-  hits: readonly RankedChunk[],
+  hits: RankedHits,
   feedback: FeedbackOptions,
 ): Promise<WeightedTerm[]> {
-  const top = hits.slice(0, feedback.docs);
-  if (top.length === 0) return [];
+  const docs = Math.min(feedback.docs, hits.length);
+  if (docs === 0) return [];
+  const chunkIds = Array.from(hits.chunkIds.subarray(0, docs));
   // Each hit's term counts come from its token stream (one read and one analysis per chunk,
   // shared with proximity); a chunk deleted meanwhile adds nothing.
-  await readStreams(
-    store,
-    cache.tokenStreams,
-    top.map((h) => h.chunkId),
-  );
-  const total = top.reduce((sum, h) => sum + h.score, 0);
+  await readStreams(store, cache.tokenStreams, chunkIds);
+  let total = 0;
+  for (let i = 0; i < docs; i++) total += hits.scores[i] ?? 0;
   // Relevance by term number, in the streams' scratch (every cached stream is numbered by
   // the cache's TermIds): a Map by term allocated a few hundred entries and boxed numbers
   // a query. A term is listed in `order` when first met; each is worth more than 0 then.
   const { ids } = cache.tokenStreams;
   const relevance = ids.weights;
   const order: number[] = [];
-  for (const hit of top) {
-    const stream = cache.tokenStreams.byChunk.get(hit.chunkId);
+  for (const [i, chunkId] of chunkIds.entries()) {
+    const stream = cache.tokenStreams.byChunk.get(chunkId);
     if (!stream || stream.feedback.length === 0) continue;
     if (stream.ids !== ids) throw new Error('a cached token stream is numbered by another TermIds');
-    const docWeight = total > 0 ? hit.score / total : 1 / top.length;
+    const docWeight = total > 0 ? (hits.scores[i] ?? 0) / total : 1 / docs;
     // A hit scoring 0 among scoring ones brings nothing (its terms would weigh 0).
     if (!(docWeight > 0)) continue;
     const length = stream.feedback.length;
@@ -1300,16 +1298,14 @@ export async function rankChunks(store: Store, request: RankRequest): Promise<Ra
     };
   });
   const memo = rerankMemo(cache.tokenStreams);
+  /** Re-scores and re-sorts `first` in place. */
   const secondStage = async (
-    first: readonly RankedChunk[],
+    first: HitList,
     scored: readonly WeightedTerm[],
     perDoc: boolean,
-  ): Promise<RankedChunk[]> => {
+  ): Promise<void> => {
     // The whole-document score reads per-field counts, for documents of several chunks only.
-    const longer =
-      perDoc &&
-      options.documentWeight > 0 &&
-      first.some((h) => documentChunkCount(cache.table, h.documentId) > 1);
+    const longer = perDoc && options.documentWeight > 0 && hasLongerDocument(cache.table, first);
     const postings = longer
       ? await fieldCounts(
           store,
@@ -1317,7 +1313,7 @@ export async function rankChunks(store: Store, request: RankRequest): Promise<Ra
           scored.map((t) => t.term),
         )
       : new Map();
-    return rerank(
+    await rerank(
       store,
       first,
       {
@@ -1344,9 +1340,9 @@ export async function rankChunks(store: Store, request: RankRequest): Promise<Ra
   if (options.feedback && options.feedback.docs > 0 && options.feedback.terms > 0) {
     // Feedback documents are the best of the full first ranking (both stages).
     const first = scorePass(cache, weighted, options, kbs, true, Math.max(depth, options.feedback.docs));
-    const firstHits = filter ? await keep(store, first.hits, filter) : first.hits;
-    const feedbackHits = await secondStage(firstHits, weighted, true);
-    expansion = await expansionTerms(store, cache, feedbackHits, options.feedback);
+    if (filter) await keep(store, first.hits, filter);
+    await secondStage(first.hits, weighted, true);
+    expansion = await expansionTerms(store, cache, first.hits, options.feedback);
     if (options.maxExpansionShare < 1 && expansion.length > 0) {
       const expansionDf = await store.documentFrequencies(expansion.map((t) => t.term));
       const limit = options.maxExpansionShare * cache.table.chunkCount;
@@ -1370,23 +1366,45 @@ export async function rankChunks(store: Store, request: RankRequest): Promise<Ra
     }
   }
   let pass = scorePass(cache, weighted, options, kbs, perDocument, capacity);
-  let hits = pass.hits;
   if (filter) {
-    hits = await keep(store, pass.hits, filter);
+    await keep(store, pass.hits, filter);
     // A selective filter can reject every over-fetched hit: then rank every candidate.
-    if (hits.length < request.limit && pass.candidates > capacity) {
+    if (pass.hits.length < request.limit && pass.candidates > capacity) {
       pass = scorePass(cache, weighted, options, kbs, perDocument, pass.candidates, true);
-      hits = await keep(store, pass.hits, filter);
+      await keep(store, pass.hits, filter);
     }
   }
-  hits = await secondStage(hits, weighted, perDocument);
-  hits = hits.slice(0, request.limit);
-  return {
-    terms: kept.map((t) => t.term),
+  await secondStage(pass.hits, weighted, perDocument);
+  pass.hits.truncate(request.limit);
+  return new Ranking(
+    kept.map((t) => t.term),
     expansion,
-    hits,
-    candidates: pass.candidates,
-  };
+    pass.hits,
+    pass.candidates,
+  );
+}
+
+/** A RankResult whose hit objects are made on first read. */
+class Ranking implements RankResult {
+  #objects: readonly RankedChunk[] | undefined;
+
+  constructor(
+    readonly terms: readonly string[],
+    readonly expansion: readonly { term: string; weight: number }[],
+    readonly ranked: RankedHits,
+    readonly candidates: number,
+  ) {}
+
+  get hits(): readonly RankedChunk[] {
+    return (this.#objects ??= hitObjects(this.ranked));
+  }
+}
+
+/** Whether a hit's document has several chunks. */
+function hasLongerDocument(table: ChunkTable, hits: RankedHits): boolean {
+  for (let i = 0; i < hits.length; i++)
+    if (documentChunkCount(table, hits.documentIds[i] ?? 0) > 1) return true;
+  return false;
 }
 
 /** 1 at each knowledge base id searched (all when none is named). */
@@ -1398,15 +1416,8 @@ function allowedKbs(cache: IndexCache, kbIds: readonly number[]): Uint8Array {
   return allowed.every((v, kb) => v === cache.allKbs[kb]) ? cache.allKbs : allowed;
 }
 
-/** The hits whose documents pass the filter, in order. */
-async function keep(
-  store: Store,
-  hits: readonly RankedChunk[],
-  filter: DocumentFilter,
-): Promise<RankedChunk[]> {
-  const allowed = await store.filterChunks(
-    hits.map((h) => h.chunkId),
-    filter,
-  );
-  return hits.filter((h) => allowed.has(h.chunkId));
+/** Keeps the hits whose documents pass the filter, in order. */
+async function keep(store: Store, hits: HitList, filter: DocumentFilter): Promise<void> {
+  const allowed = await store.filterChunks(hits.chunkIdList(), filter);
+  hits.retain((chunkId) => allowed.has(chunkId));
 }

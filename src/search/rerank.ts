@@ -7,6 +7,7 @@
  * Both are deterministic: ties go to the lower chunk id, as in the first stage.
  */
 import type { ChunkTable, Store } from '../store/store.js';
+import type { HitList } from './hit-list.js';
 import type { DfrOptions } from './dfr.js';
 import {
   documentChunkCount,
@@ -19,11 +20,9 @@ import {
   proximityFields,
   queryPairs,
   type ProximityOptions,
-  occurrencesIn,
   tokenStream,
   TermIds,
   type TokenStream,
-  type Occurrences,
   type ProximityTerm,
 } from './proximity.js';
 
@@ -78,17 +77,16 @@ export function startOver<V>(cache: Map<number, V>, ids: readonly number[]): voi
 }
 
 /**
- * What one query's second stages share: the candidates' occurrences of its terms, the
- * query's pairs of neighbouring terms (worked out by the first), and the streams.
+ * What one query's second stages share: the query's pairs of neighbouring terms (worked out
+ * by the first) and the streams.
  */
 export interface RerankMemo {
-  readonly occurrences: Map<number, Occurrences>;
   pairs: Set<number> | undefined;
   readonly streams: StreamCache;
 }
 
 export function rerankMemo(streams: StreamCache = new StreamCache()): RerankMemo {
-  return { occurrences: new Map(), pairs: undefined, streams };
+  return { pairs: undefined, streams };
 }
 
 export interface RerankInput {
@@ -119,69 +117,62 @@ export interface RerankInput {
   readonly depth: number;
 }
 
-interface Hit {
-  readonly chunkId: number;
-  readonly documentId: number;
-  readonly score: number;
+/** Whether hit `a` ranks below hit `b`: a lower score, or the same and a higher chunk id. */
+function below(hits: HitList, a: number, b: number): boolean {
+  const sa = hits.scores[a] ?? 0;
+  const sb = hits.scores[b] ?? 0;
+  return sa < sb || (sa === sb && (hits.chunkIds[a] ?? 0) > (hits.chunkIds[b] ?? 0));
 }
 
-const byScore = (a: Hit, b: Hit): number => b.score - a.score || a.chunkId - b.chunkId;
-
 /**
- * Sorts `hits[0 .. n − 1]` in place by score (ties to the lower chunk id). Insertion sort:
+ * Sorts the first `n` hits in place by score (ties to the lower chunk id). Insertion sort:
  * a re-scored head is short and mostly in order already.
  */
-function sortHead(hits: Hit[], n: number): void {
+function sortHead(hits: HitList, n: number): void {
   for (let i = 1; i < n; i++) {
-    const h = hits[i];
-    if (!h) continue;
+    if (!below(hits, i - 1, i)) continue;
+    const chunkId = hits.chunkIds[i] ?? 0;
+    const documentId = hits.documentIds[i] ?? 0;
+    const score = hits.scores[i] ?? 0;
     let j = i - 1;
     for (; j >= 0; j--) {
-      const prev = hits[j];
-      if (!prev || byScore(prev, h) <= 0) break;
-      hits[j + 1] = prev;
+      const s = hits.scores[j] ?? 0;
+      if (s > score || (s === score && (hits.chunkIds[j] ?? 0) < chunkId)) break;
+      hits.move(j, j + 1);
     }
-    hits[j + 1] = h;
+    hits.chunkIds[j + 1] = chunkId;
+    hits.documentIds[j + 1] = documentId;
+    hits.scores[j + 1] = score;
   }
 }
 
-/** The hits re-scored and re-sorted (see the module comment). */
-export async function rerank<T extends Hit>(
+/** Re-scores and re-sorts the hits in place (see the module comment). */
+export async function rerank(
   store: Store,
-  hits: readonly T[],
+  hits: HitList,
   input: RerankInput,
   memo: RerankMemo = rerankMemo(),
-): Promise<T[]> {
-  const out = hits.slice();
+): Promise<void> {
   const mu = input.documentWeight;
   if (input.perDocument && mu > 0) {
     const scoring: DocumentScoreInput = { ...input, terms: input.scoredTerms };
     // A one-chunk document's score is its chunk's score: only longer documents move. Only
     // the best DOCUMENT_DEPTH are re-scored and stay above the rest, in their first order.
-    const n = Math.min(DOCUMENT_DEPTH, out.length);
+    const n = Math.min(DOCUMENT_DEPTH, hits.length);
     for (let i = 0; i < n; i++) {
-      const h = out[i];
-      if (h && documentChunkCount(input.table, h.documentId) > 1)
-        out[i] = { ...h, score: (1 - mu) * h.score + mu * documentScore(scoring, h.documentId) };
+      const doc = hits.documentIds[i] ?? 0;
+      if (documentChunkCount(input.table, doc) > 1)
+        hits.scores[i] = (1 - mu) * (hits.scores[i] ?? 0) + mu * documentScore(scoring, doc);
     }
-    sortHead(out, n);
+    sortHead(hits, n);
   }
   const proximity = input.proximity;
-  if (proximity && proximity.weight > 0 && input.depth > 0 && out.length > 0) {
+  if (proximity && proximity.weight > 0 && input.depth > 0 && hits.length > 0) {
     const pairs = (memo.pairs ??= queryPairs(input.query, input.queryTerms));
-    if (pairs.size === 0) return out;
-    const n = Math.min(input.depth, out.length);
-    const head = out.slice(0, n);
-    await readStreams(
-      store,
-      memo.streams,
-      head.map((h) => h.chunkId),
-    );
-    for (const h of head) {
-      const stream = memo.streams.byChunk.get(h.chunkId);
-      if (stream && !memo.occurrences.has(h.chunkId))
-        memo.occurrences.set(h.chunkId, occurrencesIn(stream, input.queryTerms));
-    }
+    if (pairs.size === 0) return;
+    const n = Math.min(input.depth, hits.length);
+    const head = Array.from(hits.chunkIds.subarray(0, n));
+    await readStreams(store, memo.streams, head);
     const [title = 0, heading = 0, body = 0] = Array.from(input.avgLengths);
     const query = {
       terms: input.queryTerms,
@@ -190,12 +181,13 @@ export async function rerank<T extends Hit>(
       b: input.b,
       averageLength: title + heading + body,
     };
-    head.forEach((h, i) => {
-      const found = memo.occurrences.get(h.chunkId);
-      const bonus = found ? proximityBonus(found, query, proximity) : 0;
-      if (bonus > 0) out[i] = { ...h, score: h.score + proximity.weight * bonus };
+    // The hits were not reordered while the streams were read: `head` is still theirs. A
+    // chunk deleted meanwhile has no stream, and no bonus.
+    head.forEach((chunkId, i) => {
+      const stream = memo.streams.byChunk.get(chunkId);
+      const bonus = stream ? proximityBonus(stream, query, proximity) : 0;
+      if (bonus > 0) hits.scores[i] = (hits.scores[i] ?? 0) + proximity.weight * bonus;
     });
-    sortHead(out, n);
+    sortHead(hits, n);
   }
-  return out;
 }

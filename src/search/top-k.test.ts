@@ -25,7 +25,7 @@ describe('topK', () => {
         fc.integer({ min: 0, max: 320 }),
         (ids, values, k) => {
           const scores = new Map(ids.map((id, i) => [id, values[i] ?? 0]));
-          expect(topK(ids, (id) => scores.get(id) ?? 0, k)).toEqual(naiveTop(ids, scores, k));
+          expect([...topK(ids, (id) => scores.get(id) ?? 0, k)]).toEqual(naiveTop(ids, scores, k));
         },
       ),
       { numRuns: 500 },
@@ -34,14 +34,27 @@ describe('topK', () => {
 
   it('reads ids from a typed array and keeps only the lowest ids among ties at the cut', () => {
     const ids = Uint32Array.from([9, 3, 7, 1, 5]);
-    expect(topK(ids, (id) => (id === 9 ? 2 : 1), 3)).toEqual([9, 1, 3]);
-    expect(topK(ids, () => 1, 0)).toEqual([]);
-    expect(topK([], () => 1, 5)).toEqual([]);
+    expect([...topK(ids, (id) => (id === 9 ? 2 : 1), 3)]).toEqual([9, 1, 3]);
+    expect([...topK(ids, () => 1, 0)]).toEqual([]);
+    expect([...topK([], () => 1, 5)]).toEqual([]);
   });
 
   it('orders ids past 2^22 (every radix digit in use)', () => {
     const ids = [2 ** 32 - 1, 2 ** 31, 2 ** 22 + 1, 5, 2 ** 22];
-    expect(topK(ids, () => 0.5, 10)).toEqual([...ids].sort((a, b) => a - b));
+    expect([...topK(ids, () => 0.5, 10)]).toEqual([...ids].sort((a, b) => a - b));
+  });
+
+  it('gives the same order past the scratch it keeps between calls, and after it', () => {
+    // 200,000 ids: more than the scratch kept (65,536 entries), so the call has its own.
+    const n = 200_000;
+    const ids = Array.from({ length: n }, (_, i) => (i * 7919) % n);
+    const score = (id: number): number => (id % 1000) / 7;
+    const scores = new Map(ids.map((id) => [id, score(id)]));
+    const want = naiveTop(ids, scores, 5000);
+    expect([...topK(ids, score, 5000)]).toEqual(want);
+    // A small call after it, then the large one again: the kept scratch gave nothing stale.
+    expect([...topK([3, 1, 2], (id) => id, 2)]).toEqual([3, 2]);
+    expect([...topK(ids, score, 5000)]).toEqual(want);
   });
 });
 

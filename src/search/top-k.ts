@@ -64,20 +64,67 @@ const words = new Uint32Array(bits.buffer);
 const HIGH = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 1 : 0;
 
 /**
- * Positions 0..n−1 of `scores`, highest score first, equal scores by ascending `ids`.
- * NaN scores are not expected (rankers produce finite scores).
+ * Scratch for one call of topK or orderByScore, kept between calls up to KEPT_SCRATCH
+ * entries (ranking is synchronous, so calls never overlap): a Cranfield query allocated
+ * eight typed arrays here, each a buffer outside the heap for the garbage collector to sweep.
  */
-export function orderByScore(scores: Float64Array, ids: ArrayLike<number>): Uint32Array {
-  const n = scores.length;
-  const order = new Uint32Array(n);
+interface Scratch {
+  readonly size: number;
+  /** Scores read from the caller's function, and a copy for quickselect to reorder. */
+  readonly values: Float64Array;
+  readonly selectable: Float64Array;
+  readonly chosenIds: Uint32Array;
+  readonly chosenScores: Float64Array;
+  readonly order: Uint32Array;
+  readonly spare: Uint32Array;
+  readonly keys: Uint32Array;
+  readonly high: Uint32Array;
+}
+
+/** Entries of scratch kept between calls (a larger call allocates its own): 3.6 MB. */
+const KEPT_SCRATCH = 1 << 16;
+
+function makeScratch(size: number): Scratch {
+  return {
+    size,
+    values: new Float64Array(size),
+    selectable: new Float64Array(size),
+    chosenIds: new Uint32Array(size),
+    chosenScores: new Float64Array(size),
+    order: new Uint32Array(size),
+    spare: new Uint32Array(size),
+    keys: new Uint32Array(size),
+    high: new Uint32Array(size),
+  };
+}
+
+let kept = makeScratch(1024);
+
+/** Scratch for `n` entries. */
+function scratchFor(n: number): Scratch {
+  if (n <= kept.size) return kept;
+  const fresh = makeScratch(Math.max(n, Math.min(KEPT_SCRATCH, 2 * kept.size)));
+  if (fresh.size <= KEPT_SCRATCH) kept = fresh;
+  return fresh;
+}
+
+/**
+ * Writes into `order` the positions 0..n−1 of `scores`, highest score first, equal scores
+ * by ascending `ids`; `spare`, `keys` and `high` are scratch of n entries.
+ */
+function orderInto(
+  scores: Float64Array,
+  ids: ArrayLike<number>,
+  n: number,
+  { order, spare, keys, high }: Pick<Scratch, 'order' | 'spare' | 'keys' | 'high'>,
+): void {
   for (let i = 0; i < n; i++) order[i] = i;
-  if (n < 2) return order;
-  const scratch = new Uint32Array(n);
-  const keys = new Uint32Array(n);
+  if (n < 2) return;
+  const positions = order.subarray(0, n);
+  const scratch = spare.subarray(0, n);
   // Least significant first: ids ascending, then the score's low word, then its high word.
   for (let i = 0; i < n; i++) keys[i] = ids[i] ?? 0;
-  sortByKey(order, keys, scratch);
-  const high = new Uint32Array(n);
+  sortByKey(positions, keys, scratch);
   for (let i = 0; i < n; i++) {
     // + 0 turns −0 into 0, which the comparator this replaces held equal.
     bits[0] = (scores[i] ?? 0) + 0;
@@ -92,8 +139,19 @@ export function orderByScore(scores: Float64Array, ids: ArrayLike<number>): Uint
     keys[i] = ~lo >>> 0;
     high[i] = ~hi >>> 0;
   }
-  sortByKey(order, keys, scratch);
-  sortByKey(order, high, scratch);
+  sortByKey(positions, keys, scratch);
+  sortByKey(positions, high, scratch);
+}
+
+/**
+ * Positions 0..n−1 of `scores`, highest score first, equal scores by ascending `ids`.
+ * NaN scores are not expected (rankers produce finite scores).
+ */
+export function orderByScore(scores: Float64Array, ids: ArrayLike<number>): Uint32Array {
+  const n = scores.length;
+  const order = new Uint32Array(n);
+  const scratch = scratchFor(n);
+  orderInto(scores, ids, n, { ...scratch, order });
   return order;
 }
 
@@ -125,27 +183,36 @@ export function kthLargestValue(values: Float64Array, k: number): number {
   return values[target] ?? 0;
 }
 
-/** The `capacity` best ids by score, best first; ties favour the lower id. */
-export function topK(ids: ArrayLike<number>, score: (id: number) => number, capacity: number): number[] {
-  if (capacity <= 0 || ids.length === 0) return [];
+/**
+ * The `capacity` best ids by score, best first; ties favour the lower id. The result is a
+ * view of scratch that the next call overwrites: read it before calling again.
+ */
+export function topK(ids: ArrayLike<number>, score: (id: number) => number, capacity: number): Uint32Array {
   const n = ids.length;
-  let chosenIds: Uint32Array;
-  let chosenScores: Float64Array;
+  if (capacity <= 0 || n === 0) return new Uint32Array(0);
+  const scratch = scratchFor(n);
+  const { chosenIds, chosenScores } = scratch;
+  let chosen = n;
   if (n <= capacity) {
-    chosenIds = Uint32Array.from(ids);
-    chosenScores = new Float64Array(n);
-    for (let i = 0; i < n; i++) chosenScores[i] = score(chosenIds[i] ?? 0);
+    for (let i = 0; i < n; i++) {
+      const id = ids[i] ?? 0;
+      chosenIds[i] = id;
+      chosenScores[i] = score(id);
+    }
   } else {
-    const scores = new Float64Array(n);
-    for (let i = 0; i < n; i++) scores[i] = score(ids[i] ?? 0);
+    const { values, selectable } = scratch;
+    for (let i = 0; i < n; i++) {
+      const v = score(ids[i] ?? 0);
+      values[i] = v;
+      selectable[i] = v;
+    }
     // Everything above the capacity-th best score, then the lowest ids at that score.
-    const threshold = kthLargestValue(Float64Array.from(scores), capacity);
-    chosenIds = new Uint32Array(capacity);
-    chosenScores = new Float64Array(capacity);
+    const threshold = kthLargestValue(selectable.subarray(0, n), capacity);
+    chosen = capacity;
     let above = 0;
     const tied: number[] = [];
     for (let i = 0; i < n; i++) {
-      const v = scores[i] ?? 0;
+      const v = values[i] ?? 0;
       if (v > threshold) {
         chosenIds[above] = ids[i] ?? 0;
         chosenScores[above++] = v;
@@ -157,8 +224,9 @@ export function topK(ids: ArrayLike<number>, score: (id: number) => number, capa
       chosenScores[above++] = threshold;
     }
   }
-  const order = orderByScore(chosenScores, chosenIds);
-  const out = new Array<number>(order.length);
-  for (let i = 0; i < order.length; i++) out[i] = chosenIds[order[i] ?? 0] ?? 0;
-  return out;
+  orderInto(chosenScores, chosenIds, chosen, scratch);
+  // The ids in order, written over the radix keys (no longer read).
+  const { order, keys } = scratch;
+  for (let i = 0; i < chosen; i++) keys[i] = chosenIds[order[i] ?? 0] ?? 0;
+  return keys.subarray(0, chosen);
 }
