@@ -17,13 +17,19 @@ import { rankChunks, warmRanking } from '../../src/search/rank.js';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { STOP_WORDS } from '../../src/text/stopwords.js';
 
-export interface Hit {
-  readonly docId: string;
-  readonly score: number;
+/**
+ * An engine's answer: document ids best first, and their scores. Two arrays rather than an
+ * object per hit: a thousand `{ docId, score }` objects were 64 KB of garbage a query in the
+ * harness, as much as shelf's own ranking made, and the young-generation collections they
+ * brought paused whichever engine's query they fell in (bench/README.md, Peers).
+ */
+export interface Ranking {
+  readonly docIds: readonly string[];
+  readonly scores: ArrayLike<number>;
 }
 
 export interface BuiltEngine {
-  search(query: string, hits: number): Promise<Hit[]>;
+  search(query: string, hits: number): Promise<Ranking>;
   close(): Promise<void>;
 }
 
@@ -33,8 +39,15 @@ export interface Engine {
 }
 
 /** Ranks positions as descending scores, for engines that return an order but no score. */
-const byPosition = (ids: readonly (string | number)[]): Hit[] =>
-  ids.map((id, i) => ({ docId: String(id), score: ids.length - i }));
+const byPosition = (ids: readonly (string | number)[]): Ranking => ({
+  docIds: ids.map(String),
+  scores: ids.map((_, i) => ids.length - i),
+});
+
+/** The answer of an engine that returns an object per hit. */
+function ranking<T>(results: readonly T[], id: (r: T) => string, score: (r: T) => number): Ranking {
+  return { docIds: results.map(id), scores: results.map(score) };
+}
 
 /** Words of a query, for engines whose query syntax must not see raw punctuation. */
 const words = (text: string): string[] => text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
@@ -49,8 +62,10 @@ export const SHELF: Engine = {
     await warmRanking(store);
     return {
       async search(query, hits) {
-        const r = await rankChunks(store, { query, kbIds: [kbId], limit: hits });
-        return r.hits.map((h) => ({ docId: ids.get(h.documentId) ?? '', score: h.score }));
+        const { ranked } = await rankChunks(store, { query, kbIds: [kbId], limit: hits });
+        const docIds = new Array<string>(ranked.length);
+        for (let i = 0; i < ranked.length; i++) docIds[i] = ids.get(ranked.documentIds[i] ?? 0) ?? '';
+        return { docIds, scores: ranked.scores.subarray(0, ranked.length) };
       },
       async close() {
         await store.close();
@@ -85,12 +100,18 @@ export const FTS5: Engine = {
         const all = [...new Set(words(text))];
         const content = all.filter((w) => !STOP_WORDS.has(w));
         const terms = content.length > 0 ? content : all;
-        if (terms.length === 0) return Promise.resolve([]);
+        if (terms.length === 0) return Promise.resolve({ docIds: [], scores: [] });
         const rows = query.all(terms.map((t) => `"${t}"`).join(' OR '), hits) as {
           id: string;
           rank: number;
         }[];
-        return Promise.resolve(rows.map((r) => ({ docId: r.id, score: -r.rank })));
+        return Promise.resolve(
+          ranking(
+            rows,
+            (r) => r.id,
+            (r) => -r.rank,
+          ),
+        );
       },
       close() {
         db.close();
@@ -110,10 +131,11 @@ export const MINISEARCH: Engine = {
     return Promise.resolve({
       search: (q, hits) =>
         Promise.resolve(
-          index
-            .search(q)
-            .slice(0, hits)
-            .map((r) => ({ docId: String(r.id), score: r.score })),
+          ranking(
+            index.search(q).slice(0, hits),
+            (r) => String(r.id),
+            (r) => r.score,
+          ),
         ),
       close: () => Promise.resolve(),
     });
@@ -136,7 +158,11 @@ export const ORAMA: Engine = {
     return {
       async search(q, hits) {
         const r = await oramaSearch(db, { term: q, properties: ['title', 'text'], limit: hits });
-        return r.hits.map((h) => ({ docId: h.id, score: h.score }));
+        return ranking(
+          r.hits,
+          (h) => h.id,
+          (h) => h.score,
+        );
       },
       close: () => Promise.resolve(),
     };
@@ -173,7 +199,13 @@ export const LUNR: Engine = {
         const results = index.query((query) => {
           for (const t of terms) query.term(t, { presence: lunr.Query.presence.OPTIONAL });
         });
-        return Promise.resolve(results.slice(0, hits).map((r) => ({ docId: r.ref, score: r.score })));
+        return Promise.resolve(
+          ranking(
+            results.slice(0, hits),
+            (r) => r.ref,
+            (r) => r.score,
+          ),
+        );
       },
       close: () => Promise.resolve(),
     });

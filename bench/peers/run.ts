@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { loadBeir } from '../../src/eval/beir.js';
-import { queryMetrics } from '../../src/eval/metrics.js';
+import { queryMetrics, type Retrieved } from '../../src/eval/metrics.js';
 import { COLLECTIONS, EVAL_DIR, REFERENCE_NDCG, type CollectionSpec } from '../lib/collections.js';
 import { f4, fmb, fms, heapBytes, percentiles, table, type Percentiles } from '../lib/measure.js';
 import { ENGINES, type Engine } from './engines.js';
@@ -149,13 +149,14 @@ async function measure(spec: CollectionSpec, engine: Engine): Promise<Row> {
     const spans: [number, number][] = [];
     for (const qid of judged) {
       const t0 = performance.now();
-      const hits = await built.search(c.queries.get(qid) ?? '', HITS);
+      const { docIds, scores } = await built.search(c.queries.get(qid) ?? '', HITS);
       spans.push([t0, performance.now()]);
-      if (score)
-        ndcgSum += queryMetrics(
-          hits.filter((h) => h.docId !== qid),
-          judgedOf(qid),
-        ).ndcg10;
+      if (!score) continue;
+      const run: Retrieved[] = [];
+      docIds.forEach((docId, i) => {
+        if (docId !== qid) run.push({ docId, score: scores[i] ?? 0 });
+      });
+      ndcgSum += queryMetrics(run, judgedOf(qid)).ndcg10;
     }
     // As evaluate does: the mean over every query in the qrels (one without text scores 0).
     return { ndcg10: c.qrels.size > 0 ? ndcgSum / c.qrels.size : 0, spans };
