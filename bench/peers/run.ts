@@ -24,7 +24,7 @@ import { loadBeir } from '../../src/eval/beir.js';
 import { queryMetrics, type Retrieved } from '../../src/eval/metrics.js';
 import { COLLECTIONS, EVAL_DIR, REFERENCE_NDCG, type CollectionSpec } from '../lib/collections.js';
 import { f4, fmb, fms, heapBytes, percentiles, table, type Percentiles } from '../lib/measure.js';
-import { ENGINES, type Engine } from './engines.js';
+import { ENGINES, type Engine, type Ranking } from './engines.js';
 
 const HITS = 1000;
 /** The argument that makes this script measure one engine on one collection and print it. */
@@ -117,6 +117,30 @@ function pool(rounds: readonly Row[]): Pooled {
   };
 }
 
+/**
+ * A ranking's ten best hits in trec_eval's order (score descending, then document id
+ * descending), the query's own document left out: nDCG@10 over them is nDCG@10 over all.
+ * Picked in one pass that makes an object only for a hit entering the ten, where building
+ * a thousand objects a query in the timed loop (or keeping them for later) fed the garbage
+ * collections that paused the next queries. Not "the first ten": shelf's whole-document
+ * score re-scores only its best hundred, so its scores need not descend past them.
+ */
+function trecTopTen({ docIds, scores }: Ranking, qid: string): Retrieved[] {
+  const best: Retrieved[] = [];
+  const before = (score: number, docId: string, other: Retrieved): boolean =>
+    score > other.score || (score === other.score && docId > other.docId);
+  for (const [i, docId] of docIds.entries()) {
+    const score = scores[i] ?? 0;
+    const last = best[best.length - 1];
+    if (docId === qid || (best.length === 10 && last && !before(score, docId, last))) continue;
+    let at = best.length;
+    for (let prev = best[at - 1]; prev && before(score, docId, prev); prev = best[at - 1]) at--;
+    best.splice(at, 0, { docId, score });
+    if (best.length > 10) best.pop();
+  }
+  return best;
+}
+
 /** Builds `engine` over the collection, runs its judged queries twice, and measures. */
 async function measure(spec: CollectionSpec, engine: Engine): Promise<Row> {
   const c = await loadBeir(join(EVAL_DIR, spec.name), spec.qrels);
@@ -130,10 +154,12 @@ async function measure(spec: CollectionSpec, engine: Engine): Promise<Row> {
   // never happens in a running server. The heap after building is measured on a second
   // build, after the timed passes.
   //
-  // Each query's hits are scored as soon as its timing is taken, and dropped: keeping every
-  // query's thousand hit objects for a final evaluation, as a run map did, made each young-
-  // generation collection copy all of them (2-12 ms pauses instead of about 1 ms), inside
-  // whichever engine's query it fell, which no server answering and forgetting does.
+  // Of each query's hits only those that can be among its ten best are kept for scoring
+  // (trecTopTen): keeping every query's thousand hit objects for a final evaluation,
+  // as a run map did, made each young-generation collection copy all of them (2-12 ms pauses
+  // instead of about 1 ms), inside whichever engine's query it fell, which no server
+  // answering and forgetting does; and scoring all of them between queries made a thousand
+  // objects of garbage a query.
   //
   // Garbage collections are recorded as they come (PerformanceObserver 'gc' entries, on the
   // same clock), to tell how many of the slowest queries one paused.
@@ -145,19 +171,16 @@ async function measure(spec: CollectionSpec, engine: Engine): Promise<Row> {
   observer.observe({ entryTypes: ['gc'] });
   /** Each query's start and end (ms), and the pass's nDCG@10 when asked to score it. */
   const pass = async (score: boolean): Promise<{ ndcg10: number; spans: [number, number][] }> => {
-    let ndcgSum = 0;
     const spans: [number, number][] = [];
+    // Only the hits that can be among a query's ten best are kept, and scored after the pass.
+    const kept: [string, Retrieved[]][] = [];
     for (const qid of judged) {
       const t0 = performance.now();
-      const { docIds, scores } = await built.search(c.queries.get(qid) ?? '', HITS);
+      const ranking = await built.search(c.queries.get(qid) ?? '', HITS);
       spans.push([t0, performance.now()]);
-      if (!score) continue;
-      const run: Retrieved[] = [];
-      docIds.forEach((docId, i) => {
-        if (docId !== qid) run.push({ docId, score: scores[i] ?? 0 });
-      });
-      ndcgSum += queryMetrics(run, judgedOf(qid)).ndcg10;
+      if (score) kept.push([qid, trecTopTen(ranking, qid)]);
     }
+    const ndcgSum = kept.reduce((sum, [qid, run]) => sum + queryMetrics(run, judgedOf(qid)).ndcg10, 0);
     // As evaluate does: the mean over every query in the qrels (one without text scores 0).
     return { ndcg10: c.qrels.size > 0 ? ndcgSum / c.qrels.size : 0, spans };
   };
