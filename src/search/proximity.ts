@@ -117,6 +117,8 @@ export class TermIds {
   private scratch = new Int32Array(1024);
   /** Scratch weights by term number, all zero between calls (the ranker's feedback terms). */
   private scratchWeights = new Float64Array(1024);
+  /** Scratch for a list of distinct term numbers (the ranker's feedback terms). */
+  private scratchList = new Int32Array(1024);
 
   /** The scratch array, grown to hold every term numbered so far. */
   get marks(): Int32Array {
@@ -130,6 +132,13 @@ export class TermIds {
     if (this.scratchWeights.length < this.terms.length)
       this.scratchWeights = new Float64Array(Math.max(this.terms.length, 2 * this.scratchWeights.length));
     return this.scratchWeights;
+  }
+
+  /** The scratch list, grown to hold every term numbered so far. */
+  get list(): Int32Array {
+    if (this.scratchList.length < this.terms.length)
+      this.scratchList = new Int32Array(Math.max(this.terms.length, 2 * this.scratchList.length));
+    return this.scratchList;
   }
 
   /** The term's number, given one if it has none. */
@@ -208,13 +217,12 @@ export function feedbackCounts(stream: TokenStream, each: (id: number, count: nu
   const { ids, feedback } = stream;
   // marks is all zero outside a call: count in it, then zero it again.
   const { marks } = ids;
-  const seen: number[] = [];
+  for (const id of feedback) marks[id] = (marks[id] ?? 0) + 1;
+  // In order of first occurrence: a term is told when first met again, and its mark zeroed.
   for (const id of feedback) {
-    if (marks[id] === 0) seen.push(id);
-    marks[id] = (marks[id] ?? 0) + 1;
-  }
-  for (const id of seen) {
-    each(id, marks[id] ?? 0);
+    const count = marks[id] ?? 0;
+    if (count === 0) continue;
+    each(id, count);
     marks[id] = 0;
   }
 }

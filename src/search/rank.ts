@@ -1009,7 +1009,7 @@ async function expansionTerms(
   feedback: FeedbackOptions,
 ): Promise<WeightedTerm[]> {
   const docs = Math.min(feedback.docs, hits.length);
-  if (docs === 0) return [];
+  if (docs <= 0 || feedback.terms <= 0) return [];
   const chunkIds = Array.from(hits.chunkIds.subarray(0, docs));
   // Each hit's term counts come from its token stream (one read and one analysis per chunk,
   // shared with proximity); a chunk deleted meanwhile adds nothing.
@@ -1021,7 +1021,8 @@ async function expansionTerms(
   // a query. A term is listed in `order` when first met; each is worth more than 0 then.
   const { ids } = cache.tokenStreams;
   const relevance = ids.weights;
-  const order: number[] = [];
+  const order = ids.list;
+  let listed = 0;
   for (const [i, chunkId] of chunkIds.entries()) {
     const stream = cache.tokenStreams.byChunk.get(chunkId);
     if (!stream || stream.feedback.length === 0) continue;
@@ -1031,34 +1032,44 @@ async function expansionTerms(
     if (!(docWeight > 0)) continue;
     const length = stream.feedback.length;
     feedbackCounts(stream, (id, c) => {
-      if (relevance[id] === 0) order.push(id);
+      if (relevance[id] === 0) order[listed++] = id;
       relevance[id] = (relevance[id] ?? 0) + (docWeight * c) / length;
     });
   }
   // The best `feedback.terms` by relevance, ties to the term first in code-unit order, kept
   // in order as they come (a few hundred candidates, a list of 20).
-  const terms: string[] = [];
-  const values: number[] = [];
-  const above = (term: string, v: number, at: number): boolean => {
-    const w = values[at] ?? 0;
-    return v > w || (v === w && term < (terms[at] ?? ''));
-  };
-  for (const id of order) {
+  const k = feedback.terms;
+  const terms = new Array<string>(k).fill('');
+  const values = new Float64Array(k);
+  let kept = 0;
+  for (let n = 0; n < listed; n++) {
+    const id = order[n] ?? 0;
     const v = relevance[id] ?? 0;
     relevance[id] = 0;
     const term = ids.terms[id] ?? '';
-    if (terms.length === feedback.terms && !above(term, v, terms.length - 1)) continue;
-    let at = terms.length;
-    while (at > 0 && above(term, v, at - 1)) at--;
-    terms.splice(at, 0, term);
-    values.splice(at, 0, v);
-    if (terms.length > feedback.terms) {
-      terms.pop();
-      values.pop();
+    // Written out rather than a comparing closure, which boxed `v` at every call.
+    if (kept === k) {
+      const w = values[k - 1] ?? 0;
+      if (!(v > w || (v === w && term < (terms[k - 1] ?? '')))) continue;
     }
+    // Shift the ones it beats down a place (the last one falls off a full list).
+    let at = Math.min(kept, k - 1);
+    for (; at > 0; at--) {
+      const w = values[at - 1] ?? 0;
+      if (!(v > w || (v === w && term < (terms[at - 1] ?? '')))) break;
+      terms[at] = terms[at - 1] ?? '';
+      values[at] = w;
+    }
+    terms[at] = term;
+    values[at] = v;
+    if (kept < k) kept++;
   }
-  const sum = values.reduce((total, v) => total + v, 0);
-  return sum > 0 ? terms.map((term, i) => ({ term, weight: (values[i] ?? 0) / sum })) : [];
+  let sum = 0;
+  for (let i = 0; i < kept; i++) sum += values[i] ?? 0;
+  const out: WeightedTerm[] = [];
+  if (sum > 0)
+    for (let i = 0; i < kept; i++) out.push({ term: terms[i] ?? '', weight: (values[i] ?? 0) / sum });
+  return out;
 }
 
 /**
