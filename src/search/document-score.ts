@@ -51,11 +51,18 @@ function chunksByDocument(table: ChunkTable): DocumentChunks {
   return out;
 }
 
-/** The chunk ids of document `documentId`, ascending. */
-function documentChunks(table: ChunkTable, documentId: number): Uint32Array {
+/**
+ * Where document `documentId`'s chunk ids (ascending) are in `ids`: from `first` up to
+ * `end` (empty for a document the table lacks). Indexes, not a subarray: a view object a
+ * call was 2 KB of garbage a query.
+ */
+function documentChunks(
+  table: ChunkTable,
+  documentId: number,
+): { ids: Uint32Array; first: number; end: number } {
   const { start, ids } = chunksByDocument(table);
-  if (documentId <= 0 || documentId + 1 >= start.length) return new Uint32Array(0);
-  return ids.subarray(start[documentId] ?? 0, start[documentId + 1] ?? 0);
+  if (documentId <= 0 || documentId + 1 >= start.length) return { ids, first: 0, end: 0 };
+  return { ids, first: start[documentId] ?? 0, end: start[documentId + 1] ?? 0 };
 }
 
 /** The first index at or after `from` of the ascending `ids` whose id is at least `id`. */
@@ -102,13 +109,15 @@ const TF = new Float64Array(FIELD_COUNT);
 export function documentScore(input: DocumentScoreInput, documentId: number): number {
   const { table, avgLengths, postings, terms, k1, fieldB, fieldWeights } = input;
   const dfr = activeDfr(input.dfr);
-  const chunks = documentChunks(table, documentId);
-  if (chunks.length === 0) return 0;
+  const { ids: chunkIds, first, end } = documentChunks(table, documentId);
+  if (first >= end) return 0;
   const lengths = LENGTHS.fill(0);
-  for (const [n, id] of chunks.entries())
+  for (let n = first; n < end; n++) {
+    const id = chunkIds[n] ?? 0;
     for (let f = 0; f < FIELD_COUNT; f++)
-      if (n === 0 || !REPEATED_FIELD[f])
+      if (n === first || !REPEATED_FIELD[f])
         lengths[f] = (lengths[f] ?? 0) + (table.fieldLengths[id * FIELD_COUNT + f] ?? 0);
+  }
   const norm = NORM;
   for (let f = 0; f < FIELD_COUNT; f++) {
     const avg = avgLengths[f] ?? 0;
@@ -124,7 +133,8 @@ export function documentScore(input: DocumentScoreInput, documentId: number): nu
     tf.fill(0);
     // The document's chunks ascend, so each search starts where the last one ended.
     let from = 0;
-    for (const id of chunks) {
+    for (let n = first; n < end; n++) {
+      const id = chunkIds[n] ?? 0;
       const at = lowerBound(list.chunkIds, id, from);
       if (at >= list.chunkIds.length) break;
       from = at;

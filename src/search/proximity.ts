@@ -18,7 +18,7 @@
  * pair cost CISI 0.02 nDCG@10 (bench/README.md).
  */
 import type { ChunkWithDocument } from '../store/store.js';
-import { analyze, MEMO_LIMIT, memoised, RAW_TOKEN } from '../text/analyze.js';
+import { analyze, MEMO_LIMIT, memoised, RAW_TOKEN, type Term } from '../text/analyze.js';
 
 /** BM25TP settings. */
 export interface ProximityOptions {
@@ -53,15 +53,16 @@ const PAIR_KEY = 1 << 16;
 const FIELD_GAP = 1_000_000;
 
 /**
- * The pairs of `terms` (by index) that are neighbours among the query's content words;
- * a stop word between them does not separate them, a word that is not in `terms` does.
+ * The pairs of `terms` (by index) that are neighbours among the query's content words (the
+ * query as `analyze` gives it); a stop word between them does not separate them, a word
+ * that is not in `terms` does.
  */
-export function queryPairs(query: string, terms: readonly ProximityTerm[]): Set<number> {
+export function queryPairs(query: readonly Term[], terms: readonly ProximityTerm[]): Set<number> {
   const index = new Map(terms.map((t, i) => [t.term, i]));
   const pairs = new Set<number>();
   let previous = -1;
   let previousPosition = -1;
-  for (const t of analyze(query)) {
+  for (const t of query) {
     if (t.stop || t.compound) continue;
     const i = index.get(t.term);
     if (i === undefined) {

@@ -15,7 +15,7 @@
  */
 import type { ChunkTable, DocumentFilter, FieldWeights, PostingList, Store } from '../store/store.js';
 import { FIELD_COUNT } from '../store/store.js';
-import { analyzeQuery, stemWord, type QueryTerm } from '../text/analyze.js';
+import { analyze, queryTermsOf, stemWord, type QueryTerm } from '../text/analyze.js';
 import { STOP_WORDS } from '../text/stopwords.js';
 import { activeDfr, inExpB2Factor, weightedOccurrences, type DfrOptions } from './dfr.js';
 import { feedbackCounts, type ProximityOptions } from './proximity.js';
@@ -204,6 +204,9 @@ interface IndexCache {
   readonly scores: Float64Array;
   /** Scratch heap positions by chunk id for accumulate's Leaders, kept zeroed between queries. */
   readonly leaderSlots: Int32Array;
+  /** Scratch for the Leaders heap's ids and values, grown to the largest `keep` asked. */
+  leaderIds: Uint32Array;
+  leaderValues: Float64Array;
   /** Scratch chunk ids (survivors). */
   readonly scratchIds: Uint32Array;
   /**
@@ -262,6 +265,8 @@ async function indexCache(store: Store): Promise<IndexCache> {
     cachedBytes: 0,
     scores: new Float64Array(table.size),
     leaderSlots: new Int32Array(Math.max(table.size, maxDoc + 1)),
+    leaderIds: new Uint32Array(0),
+    leaderValues: new Float64Array(0),
     scratchIds: new Uint32Array(table.size),
     touchedIds: new Uint32Array(table.size),
     contenderBits: new Uint32Array((table.size >>> 5) + 1),
@@ -629,7 +634,8 @@ function accumulate(
     const factor = weight * Math.log(1 + (n - df + 0.5) / (df + 0.5));
     lists.push({ list, factor, bound: factor * list.maxImpact });
   }
-  lists.sort((a, b) => b.bound - a.bound);
+  // A comparator returning -1, 0 or 1: a difference of doubles was boxed at every call.
+  lists.sort((a, b) => (a.bound < b.bound ? 1 : a.bound > b.bound ? -1 : 0));
   // after[i]: what the terms after the i-th could add at most (summed from the end, so never
   // below zero through rounding).
   const after = new Float64Array(lists.length);
@@ -639,7 +645,7 @@ function accumulate(
   let count = 0;
   // The best `keep` partial scores (of chunks, or of groups' best chunks) as they grow; none
   // kept when every chunk is wanted.
-  const leaders = Number.isFinite(keep) ? new Leaders(keep, cache.leaderSlots, groups) : undefined;
+  const leaders = Number.isFinite(keep) ? new Leaders(keep, cache, groups) : undefined;
   let least = leaders ? 0 : Number.POSITIVE_INFINITY;
   let contenders: Uint32Array | undefined;
   // Whether `contenders` are in ascending order (sorted only once a list is to be galloped).
@@ -647,7 +653,10 @@ function accumulate(
   const bits = cache.contenderBits;
   // Contenders are filtered again only once the bound has shrunk this much more.
   let nextCheck = Number.POSITIVE_INFINITY;
-  for (const [index, { list, factor }] of lists.entries()) {
+  for (let index = 0; index < lists.length; index++) {
+    const entry = lists[index];
+    if (!entry) continue;
+    const { list, factor } = entry;
     const remaining = after[index] ?? 0;
     const { chunkIds, impacts } = list;
     const df = chunkIds.length;
@@ -703,17 +712,24 @@ function accumulate(
 class Leaders {
   private readonly ids: Uint32Array;
   private readonly values: Float64Array;
+  /** Heap position + 1 by chunk or group id (0 = not in the heap), all 0 outside a query. */
+  private readonly slots: Int32Array;
   private size = 0;
   least = 0;
 
-  /** `slots`: heap position + 1 by chunk or group id (0 = not in the heap), all 0 outside a query. */
+  /** The heap lives in the cache's scratch (accumulate is synchronous), grown to `k`. */
   constructor(
     private readonly k: number,
-    private readonly slots: Int32Array,
+    cache: IndexCache,
     private readonly groups?: Uint32Array,
   ) {
-    this.ids = new Uint32Array(k);
-    this.values = new Float64Array(k);
+    if (cache.leaderIds.length < k) {
+      cache.leaderIds = new Uint32Array(k);
+      cache.leaderValues = new Float64Array(k);
+    }
+    this.ids = cache.leaderIds;
+    this.values = cache.leaderValues;
+    this.slots = cache.leaderSlots;
   }
 
   /** Records chunk `chunk`'s score `value`, above `least`. */
@@ -1272,7 +1288,9 @@ const WARM_BATCH = 500;
 export async function rankChunks(store: Store, request: RankRequest): Promise<RankResult> {
   const options: RankOptions = { ...DEFAULT_RANK_OPTIONS, ...request.options };
   const perDocument = request.perDocument ?? true;
-  const queryTerms = analyzeQuery(request.query);
+  // Analysed once: the terms to score, and (for proximity) where they stand in the query.
+  const analysed = analyze(request.query);
+  const queryTerms = queryTermsOf(analysed);
   let cache = await indexCache(store);
   // Document frequencies come from the index only when terms must be dropped before their
   // posting lists are read; otherwise the lists themselves give them (the index's count of
@@ -1328,7 +1346,7 @@ export async function rankChunks(store: Store, request: RankRequest): Promise<Ra
       store,
       first,
       {
-        query: request.query,
+        query: analysed,
         queryTerms: proximityTerms,
         scoredTerms: scored,
         table: cache.table,

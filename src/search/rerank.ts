@@ -7,6 +7,7 @@
  * Both are deterministic: ties go to the lower chunk id, as in the first stage.
  */
 import type { ChunkTable, Store } from '../store/store.js';
+import type { Term } from '../text/analyze.js';
 import type { HitList } from './hit-list.js';
 import type { DfrOptions } from './dfr.js';
 import {
@@ -90,7 +91,8 @@ export function rerankMemo(streams: StreamCache = new StreamCache()): RerankMemo
 }
 
 export interface RerankInput {
-  readonly query: string;
+  /** The query's text analysed (for its pairs of neighbouring terms). */
+  readonly query: readonly Term[];
   /** The query's own terms (before feedback) with their weights and idf, for proximity. */
   readonly queryTerms: readonly ProximityTerm[];
   /** Every scored term (after feedback) with its weight, for the document score. */

@@ -202,14 +202,23 @@ export interface QueryTerm {
  * would leave nothing) and merges repeats.
  */
 export function analyzeQuery(text: string): QueryTerm[] {
-  const terms = analyze(text);
+  return queryTermsOf(analyze(text));
+}
+
+/** analyzeQuery over terms already analysed (a caller that also needs their positions). */
+export function queryTermsOf(terms: readonly Term[]): QueryTerm[] {
   const content = terms.filter((t) => !t.stop);
   const kept = content.length > 0 ? content : terms;
-  const byTerm = new Map<string, { count: number; compound: boolean }>();
+  const out: { term: string; count: number; compound: boolean }[] = [];
+  const at = new Map<string, number>();
   for (const t of kept) {
-    const prev = byTerm.get(t.term);
+    const i = at.get(t.term);
+    const prev = i === undefined ? undefined : out[i];
     if (prev) prev.count++;
-    else byTerm.set(t.term, { count: 1, compound: t.compound });
+    else {
+      at.set(t.term, out.length);
+      out.push({ term: t.term, count: 1, compound: t.compound });
+    }
   }
-  return [...byTerm].map(([term, v]) => ({ term, count: v.count, compound: v.compound }));
+  return out;
 }
