@@ -11,6 +11,8 @@ import {
   DEFAULT_RANK_OPTIONS,
   rankChunks,
   WARM_QUERIES,
+  unseenWord,
+  warmQueryTexts,
   warmRanking,
   type RankOptions,
 } from './rank.js';
@@ -506,6 +508,39 @@ describe('rankChunks', () => {
     } finally {
       await empty.close();
     }
+  });
+
+  it('warms up on short queries, long ones past maxTerms and ones holding a word the index lacks', async () => {
+    // Words of one letter pair each, so a chunk of 60 of them holds 60 distinct terms.
+    const word = (i: number): string =>
+      `w${String.fromCharCode(97 + (i % 26))}${String.fromCharCode(97 + Math.floor(i / 26))}`;
+    const docs = Array.from({ length: 24 }, (_, d) => ({
+      title: `Note ${d}`,
+      chunks: [Array.from({ length: 60 }, (_, i) => word((i * 7 + d) % 400)).join(' ')],
+    }));
+    await fill(store, docs);
+    const texts = await warmQueryTexts(store, 24);
+    // One per stretch of the chunk table but the first (id 0 is never a chunk).
+    expect(texts).toHaveLength(23);
+    const terms = texts.map((t) => new Set(analyzeQuery(t)));
+    // Long ones: more terms than a ranking keeps (DEFAULT_RANK_OPTIONS.maxTerms), so the
+    // pruning path runs at warm-up; the rest are runs of 4 to 15 words.
+    const long = terms.filter((t) => t.size > DEFAULT_RANK_OPTIONS.maxTerms);
+    expect(long.length).toBe(2);
+    for (const t of terms)
+      if (t.size <= DEFAULT_RANK_OPTIONS.maxTerms) expect(t.size).toBeLessThanOrEqual(16);
+    // Every third holds a made-up word, a different one each, which the index lacks.
+    const unseen = texts.flatMap((t) => t.split(' ').filter((w) => w.startsWith('qxzjv')));
+    expect(unseen).toHaveLength(7);
+    expect(new Set(unseen).size).toBe(7);
+    for (const w of unseen) expect((await store.postings([w])).get(w)?.chunkIds.length).toBe(0);
+    expect(unseenWord(0)).toBe('qxzjva');
+    expect(unseenWord(25)).toBe('qxzjvz');
+    expect(unseenWord(26)).toBe('qxzjvaa');
+    expect(new Set(Array.from({ length: 2000 }, (_, i) => unseenWord(i))).size).toBe(2000);
+    // Nor does any warm-up text change a ranking (warmRanking's own test), and none is empty.
+    expect(texts.every((t) => t.trim().length > 0)).toBe(true);
+    expect(await warmQueryTexts(store, 0)).toEqual([]);
   });
 
   it("reads every chunk's text at warm-up for a small index, and none at query time", async () => {

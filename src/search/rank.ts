@@ -1182,7 +1182,7 @@ export async function warmRanking(
       await loadPostings(store, cache, terms.slice(at, at + PRELOAD_BATCH), o);
     }
   }
-  const sample = await warmQueryTexts(store, cache, limits.queries ?? WARM_QUERIES.count);
+  const sample = await warmQueryTexts(store, limits.queries ?? WARM_QUERIES.count);
   await warmStreams(store, cache, o);
   let queries = 0;
   const started = performance.now();
@@ -1225,19 +1225,48 @@ function queryStopTerms(): ReadonlySet<string> {
   return (stopTerms ??= new Set([...STOP_WORDS].map(stemWord)));
 }
 
-/** A warm-up query's length at most, in characters. */
+/** A warm-up query's length at most, in characters (a long one's: WARM_LONG_CHARS). */
 const WARM_QUERY_CHARS = 300;
+
+/**
+ * Every WARM_LONG_EVERY-th warm-up query is a chunk's opening, up to WARM_LONG_CHARS: real
+ * queries pasted from a paragraph (CISI's, CACM's) hold more terms than a ranking keeps
+ * (maxTerms), and pruning them is a path the short ones never take. Left uncompiled, it
+ * cost the first such query 3-4 ms (a deoptimisation in rankChunks and fieldCounts).
+ */
+const WARM_LONG_EVERY = 8;
+const WARM_LONG_CHARS = 1200;
+
+/**
+ * Every WARM_UNSEEN_EVERY-th warm-up query also holds a made-up word (unseenWord), as real
+ * queries hold words the index lacks: when every list is preloaded, only such a word makes
+ * a query read the store, a path that otherwise first runs (and deoptimises loadPostings)
+ * at a user's query.
+ */
+const WARM_UNSEEN_EVERY = 3;
+
+/** A word of letters no language uses together, different for each `i`. */
+export function unseenWord(i: number): string {
+  let tail = '';
+  for (let n = i; ; n = Math.floor(n / 26) - 1) {
+    tail = String.fromCharCode(97 + (n % 26)) + tail;
+    if (n < 26) break;
+  }
+  return `qxzjv${tail}`;
+}
 
 /** Hits asked for by the warm-up queries in turn (a page of results, a long list, a deep one). */
 const WARM_QUERY_LIMITS = [10, 100, 1000];
 
 /**
- * Up to `count` queries for warmRanking: runs of 4 to 15 words from the middle of chunks
- * spread evenly over the index (real sentences: stop words, compounds and all), found
- * without listing every live chunk first (a million-entry array at a million chunks).
+ * Up to `count` queries for warmRanking, from chunks spread evenly over the index (real
+ * sentences: stop words, compounds and all), found without listing every live chunk first
+ * (a million-entry array at a million chunks): mostly runs of 4 to 15 words from a chunk's
+ * middle, some a long opening (WARM_LONG_EVERY), some with a word the index lacks
+ * (WARM_UNSEEN_EVERY).
  */
-async function warmQueryTexts(store: Store, cache: IndexCache, count: number): Promise<string[]> {
-  const { table } = cache;
+export async function warmQueryTexts(store: Store, count: number): Promise<string[]> {
+  const { table } = await indexCache(store);
   if (count <= 0 || table.chunkCount === 0) return [];
   // The first live chunk of each of `count` equal, disjoint stretches of the table (holes
   // skipped; each scan stops at its stretch's end, so the table is read at most once).
@@ -1251,14 +1280,16 @@ async function warmQueryTexts(store: Store, cache: IndexCache, count: number): P
   const rows = await store.getChunksWithDocuments(picked);
   return rows.flatMap((row, i) => {
     const words = row.chunk.text.split(/\s+/).filter((w) => w.length > 0);
-    const length = 4 + (i % 12);
-    const at = Math.max(0, Math.floor(words.length / 2) - Math.floor(length / 2));
+    const long = i % WARM_LONG_EVERY === WARM_LONG_EVERY - 1;
+    const length = long ? words.length : 4 + (i % 12);
+    const at = long ? 0 : Math.max(0, Math.floor(words.length / 2) - Math.floor(length / 2));
     // Capped: a chunk of one long unbroken token (a data blob) must not make a huge query.
-    const query = words
+    const text = words
       .slice(at, at + length)
       .join(' ')
-      .slice(0, WARM_QUERY_CHARS);
-    return query.length > 0 ? [query] : [];
+      .slice(0, long ? WARM_LONG_CHARS : WARM_QUERY_CHARS);
+    if (text.length === 0) return [];
+    return [i % WARM_UNSEEN_EVERY === WARM_UNSEEN_EVERY - 1 ? `${text} ${unseenWord(i)}` : text];
   });
 }
 
