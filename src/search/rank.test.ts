@@ -10,6 +10,7 @@ import {
   compactRanking,
   DEFAULT_RANK_OPTIONS,
   rankChunks,
+  SCORING_LIMITS,
   WARM_QUERIES,
   unseenWord,
   warmQueryTexts,
@@ -121,6 +122,7 @@ describe('rankChunks', () => {
   });
 
   it('returns the exact best chunks and documents when it stops scoring early (MaxScore)', async () => {
+    const denseShareKept = SCORING_LIMITS.denseShare;
     // Skewed word frequencies and many chunks, so a few rare words settle the top results
     // and the common words only complete the contenders' scores.
     const word = fc.constantFrom(
@@ -166,11 +168,22 @@ describe('rankChunks', () => {
             [false, chunkScores],
             [true, docScores],
           ] as const) {
-            const got = await rankChunks(s, { query: q, kbIds: [kbId], limit, perDocument, options });
-            expect(got.hits.map((h) => h.score)).toHaveLength(expected.length);
-            got.hits.forEach((h, i) => expect(h.score).toBeCloseTo(expected[i] ?? Number.NaN, 4));
+            // Scored with a list of the chunks touched, and densely (SCORING_LIMITS): the
+            // same hits, scores and count of candidates.
+            const runs = [];
+            for (const denseShare of [0, Number.POSITIVE_INFINITY]) {
+              SCORING_LIMITS.denseShare = denseShare;
+              runs.push(await rankChunks(s, { query: q, kbIds: [kbId], limit, perDocument, options }));
+            }
+            const [sparse, dense] = runs;
+            expect(dense?.hits).toEqual(sparse?.hits);
+            expect(dense?.candidates).toBe(sparse?.candidates);
+            const got = sparse?.hits ?? [];
+            expect(got.map((h) => h.score)).toHaveLength(expected.length);
+            got.forEach((h, i) => expect(h.score).toBeCloseTo(expected[i] ?? Number.NaN, 4));
           }
         } finally {
+          SCORING_LIMITS.denseShare = denseShareKept;
           await s.close();
         }
       }),
