@@ -9,12 +9,17 @@
  * handle (posting lists read as queries need them, as a one-shot `shelf search` would),
  * the same again with the lists in memory, and on another fresh handle after warmRanking
  * (what `shelf serve` does at start: it preloads the longest lists).
+ * On SQLite a reference runs last, in the same process: the same queries through raw FTS5
+ * over shelf's own full-text index (bm25(), title weighted 2, the query's analysed terms
+ * OR-ed), and shelf's p50 and p99 are printed as ratios of its (the machine is shared and
+ * its speed moves from day to day; the ratios move less).
  *   npx tsx bench/scale/run.ts [chunks] [queries] [--backend postgres] [--db PATH]
  * With `--backend postgres` the same chunks and queries run on SQLite, then on PostgreSQL.
  * With `--db PATH` (SQLite only) the database is kept there: built when the file does not
  * exist, reused as it is (no ingest) when it does, so query-side changes can be measured
  * again without the ingest.
  */
+import Database from 'better-sqlite3';
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -25,6 +30,7 @@ import { contentHash, documentInput, prepareChunks } from '../../src/ingest/prep
 import { compactRanking, warmRanking } from '../../src/search/rank.js';
 import { search } from '../../src/search/search.js';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import { analyzeQuery } from '../../src/text/analyze.js';
 import type { Store } from '../../src/store/store.js';
 import { COLLECTIONS, EVAL_DIR } from '../lib/collections.js';
 import { fmb, fms, percentiles } from '../lib/measure.js';
@@ -172,6 +178,7 @@ async function runScale(backend: Backend): Promise<void> {
   const warmingMs = performance.now() - warmingStarted;
   const served = percentiles(await pass());
   await (pgStore?.store ?? store).close();
+  const reference = pgStore ? undefined : percentiles(fts5Times(path));
   if (!keptDb || backend !== 'sqlite') rmSync(dir, { recursive: true, force: true });
   const peakRss = process.resourceUsage().maxRSS * 1024;
 
@@ -194,7 +201,38 @@ async function runScale(backend: Backend): Promise<void> {
   console.log(
     `served pass   p50 ${fms(served.p50)} ms, p99 ${fms(served.p99)} ms (${(cpuMs / 1000).toFixed(1)} s CPU; after warmRanking: ${(warmingMs / 1000).toFixed(1)} s, ${warmed.lists} lists, ${warmed.queries} warm-up queries)`,
   );
+  if (reference) {
+    const ratio = (x: number, base: number): string => `${(x / base).toFixed(2)}x`;
+    console.log(
+      `raw FTS5      p50 ${fms(reference.p50)} ms, p99 ${fms(reference.p99)} ms (the same index and terms, bm25(), title x2, terms OR-ed)`,
+    );
+    console.log(
+      `of raw FTS5   p50: first ${ratio(cold.p50, reference.p50)}, warm ${ratio(warm.p50, reference.p50)}, served ${ratio(served.p50, reference.p50)}; p99: first ${ratio(cold.p99, reference.p99)}, warm ${ratio(warm.p99, reference.p99)}, served ${ratio(served.p99, reference.p99)}`,
+    );
+  }
   console.log(`peak RSS      ${fmb(peakRss)} (whole process so far)`);
+}
+
+/**
+ * Each query's time through raw FTS5 on shelf's own full-text index (chunk_fts: the
+ * analysed text, title first), as a front end over FTS5 alone would rank: the query's
+ * analysed terms OR-ed, bm25() with the title weighted 2, the ten best.
+ */
+function fts5Times(path: string): number[] {
+  const db = new Database(path, { readonly: true });
+  try {
+    const best = db.prepare(
+      'SELECT rowid FROM chunk_fts WHERE chunk_fts MATCH ? ORDER BY bm25(chunk_fts, 2.0, 1.0, 1.0, 1.0) LIMIT 10',
+    );
+    return queries.map((q) => {
+      const terms = analyzeQuery(q.slice(0, 4000)).map((t) => `"${t.term.replaceAll('"', '""')}"`);
+      const t0 = performance.now();
+      if (terms.length > 0) best.all(terms.join(' OR '));
+      return performance.now() - t0;
+    });
+  } finally {
+    db.close();
+  }
 }
 
 for (const backend of benchBackends()) await runScale(backend);
