@@ -532,7 +532,8 @@ describe('rankChunks', () => {
       chunks: [Array.from({ length: 60 }, (_, i) => word((i * 7 + d) % 400)).join(' ')],
     }));
     await fill(store, docs);
-    const texts = await warmQueryTexts(store, 24);
+    const table = await store.chunkTable();
+    const texts = await warmQueryTexts(store, table, 24);
     // One per stretch of the chunk table but the first (id 0 is never a chunk).
     expect(texts).toHaveLength(23);
     const terms = texts.map((t) => new Set(analyzeQuery(t)));
@@ -553,7 +554,7 @@ describe('rankChunks', () => {
     expect(new Set(Array.from({ length: 2000 }, (_, i) => unseenWord(i))).size).toBe(2000);
     // Nor does any warm-up text change a ranking (warmRanking's own test), and none is empty.
     expect(texts.every((t) => t.trim().length > 0)).toBe(true);
-    expect(await warmQueryTexts(store, 0)).toEqual([]);
+    expect(await warmQueryTexts(store, table, 0)).toEqual([]);
   });
 
   it("reads every chunk's text at warm-up for a small index, and none at query time", async () => {

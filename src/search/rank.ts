@@ -1271,7 +1271,7 @@ export async function warmRanking(
       await loadPostings(store, cache, terms.slice(at, at + PRELOAD_BATCH), o);
     }
   }
-  const sample = await warmQueryTexts(store, limits.queries ?? WARM_QUERIES.count);
+  const sample = await warmQueryTexts(store, cache.table, limits.queries ?? WARM_QUERIES.count);
   await warmStreams(store, cache, o);
   let queries = 0;
   const started = performance.now();
@@ -1348,14 +1348,13 @@ export function unseenWord(i: number): string {
 const WARM_QUERY_LIMITS = [10, 100, 1000];
 
 /**
- * Up to `count` queries for warmRanking, from chunks spread evenly over the index (real
+ * Up to `count` queries for warmRanking, from chunks spread evenly over `table` (real
  * sentences: stop words, compounds and all), found without listing every live chunk first
  * (a million-entry array at a million chunks): mostly runs of 4 to 15 words from a chunk's
  * middle, some a long opening (WARM_LONG_EVERY), some with a word the index lacks
  * (WARM_UNSEEN_EVERY).
  */
-export async function warmQueryTexts(store: Store, count: number): Promise<string[]> {
-  const { table } = await indexCache(store);
+export async function warmQueryTexts(store: Store, table: ChunkTable, count: number): Promise<string[]> {
   if (count <= 0 || table.chunkCount === 0) return [];
   // The first live chunk of each of `count` equal, disjoint stretches of the table (holes
   // skipped; each scan stops at its stretch's end, so the table is read at most once).
