@@ -3,7 +3,8 @@
  * real search path. Text is drawn from the test collections' vocabulary, each word sampled
  * by its observed frequency (a Zipf-like distribution), with a fixed seed; one document of
  * one chunk per row, like the BEIR corpora, written 1000 documents per transaction
- * (Store.upsertDocuments). Queries are the collections' real test queries.
+ * (Store.upsertDocuments) while the next 1000 are chunked and analysed on a worker thread,
+ * as `shelf eval beir` ingests. Queries are the collections' real test queries.
  * Reports ingest time, the time to write the compact posting lists (Store.compactPostings),
  * database size, query p50/p99 and peak RSS. Three passes over the queries: on a fresh
  * handle (posting lists read as queries need them, as a one-shot `shelf search` would),
@@ -26,7 +27,8 @@ import { dirname, join } from 'node:path';
 import { DEFAULT_CHUNK_OPTIONS } from '../../src/chunk/chunk.js';
 import type { ParsedDocument } from '../../src/core/document.js';
 import { loadBeir } from '../../src/eval/beir.js';
-import { contentHash, documentInput, prepareChunks } from '../../src/ingest/prepare.js';
+import { openPreparer, preparedBatches } from '../../src/ingest/prepare-pool.js';
+import { contentHash, documentInput } from '../../src/ingest/prepare.js';
 import { compactRanking, warmRanking } from '../../src/search/rank.js';
 import { search } from '../../src/search/search.js';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
@@ -106,28 +108,44 @@ async function runScale(backend: Backend): Promise<void> {
     : await store.addSource({ kbId: kb.id, kind: 'text', location: 'synthetic' });
   const BATCH = 1000;
   const started = performance.now();
-  let batch: Parameters<typeof store.upsertDocuments>[0][number][] = [];
-  for (let i = 0; i < (reuse ? 0 : total); i++) {
-    const length = 60 + Math.floor(random() * 80);
-    const doc: ParsedDocument = {
-      key: `s${i}`,
-      kind: 'text',
-      title: sentence(4 + Math.floor(random() * 6)),
+  // The next batch is chunked and analysed on a worker thread while this one is written,
+  // as in `shelf eval beir` (src/ingest/prepare-pool.ts); documents are drawn a batch at a
+  // time, so the corpus is never all in memory.
+  function* batches(): Generator<ParsedDocument[]> {
+    for (let first = 0; first < (reuse ? 0 : total); first += BATCH)
+      yield Array.from({ length: Math.min(BATCH, total - first) }, (_, j): ParsedDocument => {
+        const length = 60 + Math.floor(random() * 80);
+        return {
+          key: `s${first + j}`,
+          kind: 'text',
+          title: sentence(4 + Math.floor(random() * 6)),
+          tags: [],
+          blocks: [{ kind: 'paragraph', text: sentence(length) + '.' }],
+        };
+      });
+  }
+  const preparer = openPreparer(reuse ? 0 : total);
+  let written = 0;
+  try {
+    for await (const prepared of preparedBatches(preparer, batches(), (doc) => ({
+      doc,
       tags: [],
-      blocks: [{ kind: 'paragraph', text: sentence(length) + '.' }],
-    };
-    batch.push({
-      kbId: kb.id,
-      sourceId: source.id,
-      document: documentInput(doc, [], contentHash(doc, [], DEFAULT_CHUNK_OPTIONS)),
-      chunks: prepareChunks(doc, [], DEFAULT_CHUNK_OPTIONS),
-    });
-    if (batch.length === BATCH || i === total - 1) {
-      await store.upsertDocuments(batch);
-      batch = [];
+      options: DEFAULT_CHUNK_OPTIONS,
+    }))) {
+      await store.upsertDocuments(
+        prepared.map(([doc, chunks]) => ({
+          kbId: kb.id,
+          sourceId: source.id,
+          document: documentInput(doc, [], contentHash(doc, [], DEFAULT_CHUNK_OPTIONS)),
+          chunks,
+        })),
+      );
+      written += prepared.length;
+      if (written % 100_000 === 0)
+        console.log(`  ${written} chunks, ${((performance.now() - started) / 1000).toFixed(0)} s`);
     }
-    if ((i + 1) % 100_000 === 0)
-      console.log(`  ${i + 1} chunks, ${((performance.now() - started) / 1000).toFixed(0)} s`);
+  } finally {
+    await preparer.close();
   }
   const ingestMs = performance.now() - started;
   // The compact posting lists with the ranker's impacts (SQLite), as `shelf serve` writes

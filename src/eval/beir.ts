@@ -16,7 +16,7 @@ import { createInterface } from 'node:readline';
 import { DEFAULT_CHUNK_OPTIONS } from '../chunk/chunk.js';
 import type { ParsedDocument } from '../core/document.js';
 import { ShelfError } from '../core/errors.js';
-import { openPreparer, preparedInOrder } from '../ingest/prepare-pool.js';
+import { openPreparer, preparedBatches } from '../ingest/prepare-pool.js';
 import { contentHash, documentInput } from '../ingest/prepare.js';
 import { rankChunks, type RankOptions } from '../search/rank.js';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
@@ -157,15 +157,6 @@ export async function ingestCorpus(
   const source = await store.addSource({ kbId: kb.id, kind: 'text', location: 'beir:corpus' });
   const ids = new Map<number, string>();
   let chunks = 0;
-  // Batches keep each transaction (and each full-text index segment) a useful size.
-  const batch: Parameters<Store['upsertDocuments']>[0][number][] = [];
-  const keys: string[] = [];
-  const flush = async (): Promise<void> => {
-    const written = await store.upsertDocuments(batch);
-    written.forEach((w, i) => ids.set(w.id, keys[i] ?? ''));
-    batch.length = 0;
-    keys.length = 0;
-  };
   const docs = corpus.map((entry): ParsedDocument => ({
     key: entry.id,
     kind: 'text',
@@ -173,27 +164,34 @@ export async function ingestCorpus(
     tags: [],
     blocks: entry.text.trim() === '' ? [] : [{ kind: 'paragraph', text: entry.text }],
   }));
+  // Batches keep each transaction (and each full-text index segment) a useful size; the
+  // next batch is chunked on the worker thread while this one is written.
+  function* batches(): Generator<ParsedDocument[]> {
+    for (let at = 0; at < docs.length; at += INGEST_BATCH) yield docs.slice(at, at + INGEST_BATCH);
+  }
   const preparer = openPreparer(docs.length);
   try {
-    for await (const [doc, prepared = []] of preparedInOrder(preparer, docs, (d) => ({
+    for await (const prepared of preparedBatches(preparer, batches(), (d) => ({
       doc: d,
       tags: [],
       options: DEFAULT_CHUNK_OPTIONS,
     }))) {
-      chunks += prepared.length;
-      batch.push({
-        kbId: kb.id,
-        sourceId: source.id,
-        document: documentInput(doc, [], contentHash(doc, [], DEFAULT_CHUNK_OPTIONS)),
-        chunks: prepared,
-      });
-      keys.push(doc.key);
-      if (batch.length === INGEST_BATCH) await flush();
+      const written = await store.upsertDocuments(
+        prepared.map(([doc, docChunks]) => {
+          chunks += docChunks.length;
+          return {
+            kbId: kb.id,
+            sourceId: source.id,
+            document: documentInput(doc, [], contentHash(doc, [], DEFAULT_CHUNK_OPTIONS)),
+            chunks: docChunks,
+          };
+        }),
+      );
+      written.forEach((w, i) => ids.set(w.id, prepared[i]?.[0].key ?? ''));
     }
   } finally {
     await preparer.close();
   }
-  if (batch.length > 0) await flush();
   return { kbId: kb.id, ids, chunks };
 }
 

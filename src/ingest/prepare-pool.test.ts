@@ -12,6 +12,7 @@ import {
   openPreparer,
   PREPARE_AHEAD,
   PREPARE_BATCH,
+  preparedBatches,
   preparedInOrder,
   WORKER_MIN_DOCUMENTS,
   type ChunkPreparer,
@@ -208,5 +209,87 @@ describe('preparedInOrder', () => {
       for await (const [doc] of preparedInOrder(failing, docs, item)) handled.push(doc.key);
     }).rejects.toThrow('broken document');
     expect(handled).toEqual(['doc-0', 'doc-1']);
+  });
+});
+
+describe('preparedBatches', () => {
+  function* slices(docs: readonly ParsedDocument[], size: number): Generator<ParsedDocument[]> {
+    for (let at = 0; at < docs.length; at += size) yield docs.slice(at, at + size);
+  }
+
+  it('yields every batch in order with its chunks, prepared on the worker thread', async () => {
+    const docs = documents(WORKER_MIN_DOCUMENTS * 2 + 7);
+    open = openPreparer(docs.length);
+    const seen: [string, ChunkInput[]][] = [];
+    const sizes: number[] = [];
+    for await (const batch of preparedBatches(open, slices(docs, 50), item)) {
+      sizes.push(batch.length);
+      for (const [doc, chunks] of batch) seen.push([doc.key, chunks]);
+    }
+    expect(sizes).toEqual([50, 50, 35]);
+    expect(seen.map(([key]) => key)).toEqual(docs.map((d) => d.key));
+    expect(seen.map(([, chunks]) => chunks)).toEqual(inline(docs));
+    expect(open.threaded).toBe(true);
+  });
+
+  it('sends the next batch before waiting for this one, and draws batches only one ahead', async () => {
+    const docs = documents(10 * 8);
+    // A preparer whose batches finish only when the test says so.
+    const sent: { key: string; finish: () => void }[] = [];
+    const held: ChunkPreparer = {
+      ...INLINE_PREPARER,
+      prepare: (items) =>
+        new Promise((resolve) =>
+          sent.push({ key: items[0]?.doc.key ?? '', finish: () => resolve(inline(items.map((i) => i.doc))) }),
+        ),
+    };
+    let drawn = 0;
+    function* counted(): Generator<ParsedDocument[]> {
+      for (const batch of slices(docs, 10)) {
+        drawn++;
+        yield batch;
+      }
+    }
+    const batches = preparedBatches(held, counted(), item);
+    for (let handled = 0; handled < 5; handled++) {
+      const next = batches.next();
+      await new Promise((resolve) => setImmediate(resolve));
+      // Waiting for this batch, with the one after it already sent (and no more drawn).
+      expect(sent.map((s) => s.key)).toEqual(Array.from({ length: handled + 2 }, (_, i) => `doc-${i * 10}`));
+      expect(drawn).toBe(handled + 2);
+      sent[handled]?.finish();
+      const result = await next;
+      if (result.done === true) throw new Error('the batches ended early');
+      expect(result.value.map(([doc]) => doc.key)).toEqual(
+        docs.slice(handled * 10, handled * 10 + 10).map((d) => d.key),
+      );
+    }
+    await batches.return(undefined);
+    expect(drawn).toBe(6);
+  });
+
+  it("throws a failed preparation at its batch's turn, after the batches before it", async () => {
+    const docs = documents(9);
+    const failing: ChunkPreparer = {
+      ...INLINE_PREPARER,
+      prepare: (items) =>
+        Promise.resolve(
+          items.map((i) =>
+            i.doc.key === 'doc-7' ? new Error('broken document') : prepareChunks(i.doc, i.tags, i.options),
+          ),
+        ),
+    };
+    const handled: string[] = [];
+    await expect(async () => {
+      for await (const batch of preparedBatches(failing, slices(docs, 3), item))
+        handled.push(...batch.map(([doc]) => doc.key));
+    }).rejects.toThrow('broken document');
+    expect(handled).toEqual(['doc-0', 'doc-1', 'doc-2', 'doc-3', 'doc-4', 'doc-5']);
+  });
+
+  it('yields nothing for no batches', async () => {
+    const batches: unknown[] = [];
+    for await (const batch of preparedBatches(INLINE_PREPARER, [], item)) batches.push(batch);
+    expect(batches).toEqual([]);
   });
 });

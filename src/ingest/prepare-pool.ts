@@ -141,6 +141,42 @@ export async function* preparedInOrder<T>(
   }
 }
 
+/**
+ * Yields each batch's items with their chunks, in order, with the next batch already sent
+ * to be prepared: for bulk writes of many documents per transaction (`shelf eval beir`,
+ * bench/scale), where preparedInOrder's few documents ahead would leave the worker idle
+ * through each write. `batches` is read one batch ahead, so a caller can draw documents
+ * as it goes. A failed preparation throws at its batch's turn, after the batches before.
+ */
+export async function* preparedBatches<T>(
+  preparer: ChunkPreparer,
+  batches: Iterable<readonly T[]>,
+  prepare: (item: T) => PrepareItem,
+): AsyncGenerator<(readonly [T, ChunkInput[]])[]> {
+  const send = (items: readonly T[]): { items: readonly T[]; results: Promise<Prepared[]> } => {
+    const results = preparer.prepare(items.map(prepare));
+    // Awaited in turn below; if the caller stops early, the last one is dropped unobserved.
+    results.catch(() => undefined);
+    return { items, results };
+  };
+  const source = batches[Symbol.iterator]();
+  const after = (): ReturnType<typeof send> | undefined => {
+    const next = source.next();
+    return next.done === true ? undefined : send(next.value);
+  };
+  for (let current = after(); current !== undefined;) {
+    const next = after();
+    const results = await current.results;
+    yield current.items.map((item, i) => {
+      const result = results[i];
+      if (result === undefined || result instanceof Error)
+        throw result ?? new Error('a batch came back short');
+      return [item, result] as const;
+    });
+    current = next;
+  }
+}
+
 /** Starts prepare-worker (tests pass their own start to see the fallbacks). */
 function startWorker(): Worker {
   const here = import.meta.url;
