@@ -117,6 +117,39 @@ describe('compact posting lists (SQLite)', () => {
     await store.close();
   });
 
+  it('counts chunks per term from the compact lists while they are exact, from the index otherwise', async () => {
+    const { store, write, raw } = await open();
+    await write('a', 'walrus seal walrus');
+    const b = await write('b', 'walrus narwhal');
+    await write('c', 'seal');
+    const terms = ['walrus', 'seal', 'narwhal', 'absent'];
+    const counts = async () => Object.fromEntries(await store.documentFrequencies(terms));
+    const indexed = { walrus: 2, seal: 2, narwhal: 1, absent: 0 };
+    expect(await counts()).toEqual(indexed);
+    expect(await store.compactPostings()).toBe(5);
+    expect(await counts()).toEqual(indexed);
+    expect((await store.termStats(terms, [])).df).toEqual(new Map(Object.entries(indexed)));
+    // A list changed behind the store's back shows the count comes from the compact table…
+    raw
+      .prepare('UPDATE posting_lists SET ids = ?, tf = ? WHERE term = ?')
+      .run(fakeList([1, 2, 3]).ids, fakeList([1, 2, 3]).tf, 'seal');
+    expect((await counts()).seal).toBe(3);
+    // …a malformed one is counted by the index, as is every term once a chunk is deleted
+    // (the lists then hold chunks the index no longer has).
+    raw.prepare('UPDATE posting_lists SET ids = ? WHERE term = ?').run(Buffer.from([1, 2, 3]), 'seal');
+    expect((await counts()).seal).toBe(2);
+    raw
+      .prepare('UPDATE posting_lists SET ids = ?, tf = ? WHERE term = ?')
+      .run(fakeList([1, 2, 3]).ids, fakeList([1, 2, 3]).tf, 'seal');
+    await store.deleteDocument(b.id);
+    expect(await counts()).toEqual({ walrus: 1, seal: 2, narwhal: 0, absent: 0 });
+    // A chunk past the covered ids: the index again.
+    await write('d', 'narwhal seal');
+    expect(await counts()).toEqual({ walrus: 1, seal: 3, narwhal: 1, absent: 0 });
+    raw.close();
+    await store.close();
+  });
+
   it('hands stored impacts back for their key only, while the lists are exact', async () => {
     const { store, write, raw } = await open();
     await write('a', 'walrus seal');
