@@ -64,6 +64,17 @@ const item = (doc: ParsedDocument): PrepareItem => ({ doc, tags: doc.tags, optio
 const inline = (docs: readonly ParsedDocument[]) =>
   docs.map((d) => prepareChunks(d, d.tags, DEFAULT_CHUNK_OPTIONS));
 
+/** An inline preparer that fails the document keyed `key`, with 'broken document'. */
+const failingAt = (key: string): ChunkPreparer => ({
+  ...INLINE_PREPARER,
+  prepare: (items) =>
+    Promise.resolve(
+      items.map((i) =>
+        i.doc.key === key ? new Error('broken document') : prepareChunks(i.doc, i.tags, i.options),
+      ),
+    ),
+});
+
 let open: ChunkPreparer | undefined;
 afterEach(async () => {
   await open?.close();
@@ -195,15 +206,7 @@ describe('preparedInOrder', () => {
 
   it('throws a failed preparation at its turn, after the documents before it', async () => {
     const docs = documents(4);
-    const failing: ChunkPreparer = {
-      ...INLINE_PREPARER,
-      prepare: (items) =>
-        Promise.resolve(
-          items.map((i) =>
-            i.doc.key === 'doc-2' ? new Error('broken document') : prepareChunks(i.doc, i.tags, i.options),
-          ),
-        ),
-    };
+    const failing = failingAt('doc-2');
     const handled: string[] = [];
     await expect(async () => {
       for await (const [doc] of preparedInOrder(failing, docs, item)) handled.push(doc.key);
@@ -270,15 +273,7 @@ describe('preparedBatches', () => {
 
   it("throws a failed preparation at its batch's turn, after the batches before it", async () => {
     const docs = documents(9);
-    const failing: ChunkPreparer = {
-      ...INLINE_PREPARER,
-      prepare: (items) =>
-        Promise.resolve(
-          items.map((i) =>
-            i.doc.key === 'doc-7' ? new Error('broken document') : prepareChunks(i.doc, i.tags, i.options),
-          ),
-        ),
-    };
+    const failing = failingAt('doc-7');
     const handled: string[] = [];
     await expect(async () => {
       for await (const batch of preparedBatches(failing, slices(docs, 3), item))

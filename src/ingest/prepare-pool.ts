@@ -2,8 +2,9 @@
  * Chunking and analysis on a second thread. Preparing a document's chunks is about a
  * third of ingest's CPU and the store transaction the rest; both ran one after the other
  * on the main thread. With a worker thread, documents are prepared ahead while the main
- * thread writes the ones before them, still one transaction per document and in order.
- * A small input (one PDF, a short feed) is prepared inline: starting the worker and
+ * thread writes the ones before them, still one transaction per document and in order
+ * (preparedInOrder), or a whole batch ahead for writers of many documents per transaction
+ * (preparedBatches). A small input (one PDF, a short feed) is prepared inline: starting the worker and
  * loading the analyser there costs more than it saves.
  */
 import { availableParallelism } from 'node:os';
