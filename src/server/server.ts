@@ -18,6 +18,7 @@ import { uploadsDir } from '../ingest/uploads.js';
 import { startScheduler, type Scheduler } from '../jobs/scheduler.js';
 import { startWorker, type Worker } from '../jobs/worker.js';
 import { warmRanking } from '../search/rank.js';
+import { rankingUpkeep } from './ranking-upkeep.js';
 import type { ApiKeyRecord } from '../store/store.js';
 import { authenticate, createRateLimiter, hasActiveKeys, isLoopbackHost } from './auth.js';
 import { errorBody, fromFrameworkError, STATUS_BY_KIND } from './errors.js';
@@ -179,7 +180,15 @@ export interface ServeOptions {
   };
   /** Default: config.server.feedCheckIntervalS. */
   readonly feedCheckIntervalMs?: number;
+  /**
+   * Rebuilding the ranking state after the index changed (./ranking-upkeep.ts): how often
+   * to look, and how long the index must stay unchanged first (RANKING_UPKEEP); false: never.
+   */
+  readonly rankingUpkeep?: { readonly intervalMs: number; readonly quietMs: number } | false;
 }
+
+/** How often `shelf serve` looks for a changed index, and the quiet period before a rebuild. */
+export const RANKING_UPKEEP = { intervalMs: 5_000, quietMs: 30_000 };
 
 export interface ShelfServer {
   readonly url: string;
@@ -212,10 +221,34 @@ export async function startServer(options: ServeOptions): Promise<ShelfServer> {
   // background and a few warm-up queries run, so the first searches pay neither for the
   // loading nor for the JIT; a search before it is done loads what it needs itself.
   const stopWarming = new AbortController();
+  const startVersion = await app.store.indexVersion();
   const warming = warmRanking(app.store, {}, { signal: stopWarming.signal }).then(
     (warmed) => app.logger.debug('search index preloaded', { ...warmed }),
     (e: unknown) => app.logger.warn('could not preload the search index', { reason: (e as Error).message }),
   );
+  // Then kept current as feeds sync and uploads land: rebuilt once the index is quiet.
+  const upkeepTiming = options.rankingUpkeep ?? RANKING_UPKEEP;
+  const upkeep = upkeepTiming
+    ? rankingUpkeep({
+        store: app.store,
+        clock: app.clock,
+        logger: app.logger,
+        quietMs: upkeepTiming.quietMs,
+        warmedVersion: startVersion,
+      })
+    : undefined;
+  let upkeepTimer: NodeJS.Timeout | undefined;
+  void warming.then(() => {
+    if (!upkeep || !upkeepTiming || stopWarming.signal.aborted) return;
+    upkeepTimer = setInterval(() => {
+      upkeep
+        .tick()
+        .catch((e: unknown) =>
+          app.logger.debug('could not look at the search index', { reason: (e as Error).message }),
+        );
+    }, upkeepTiming.intervalMs);
+    upkeepTimer.unref();
+  });
   if (options.jobs !== false) {
     const w = options.worker ?? {};
     worker = startWorker({
@@ -253,10 +286,12 @@ export async function startServer(options: ServeOptions): Promise<ShelfServer> {
     http,
     async close() {
       stopWarming.abort();
+      clearInterval(upkeepTimer);
       scheduler?.stop();
       await http.close();
       await worker?.stop();
       await warming;
+      await upkeep?.stop();
     },
   };
 }

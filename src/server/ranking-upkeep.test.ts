@@ -1,0 +1,184 @@
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { databasePath } from '../app.js';
+import { SILENT_LOGGER, type Logger } from '../core/seams.js';
+import type { WarmSummary } from '../search/rank.js';
+import type { Store } from '../store/store.js';
+import { rankingUpkeep } from './ranking-upkeep.js';
+import { startTestApi } from './test-support.js';
+
+const SUMMARY: WarmSummary = { lists: 1, streams: 0, queries: 0 };
+
+/** A store whose index version the test sets, a clock it moves, and a warm-up it counts. */
+function rig(options: { warmedVersion?: string; fail?: boolean } = {}) {
+  let version = 'v1';
+  let now = 0;
+  const warmed: string[] = [];
+  const warnings: string[] = [];
+  let release: (() => void) | undefined;
+  let hold = false;
+  const logger: Logger = { ...SILENT_LOGGER, warn: (message) => warnings.push(message) };
+  const upkeep = rankingUpkeep({
+    store: { indexVersion: () => Promise.resolve(version) } as Store,
+    clock: { now: () => new Date(now) },
+    logger,
+    quietMs: 1000,
+    ...(options.warmedVersion !== undefined ? { warmedVersion: options.warmedVersion } : {}),
+    warm: async (_store, signal) => {
+      warmed.push(version);
+      if (hold) {
+        hold = false;
+        await new Promise<void>((resolve) => (release = resolve));
+      }
+      if (options.fail) throw new Error('disk full');
+      expect(signal.aborted).toBe(false);
+      return SUMMARY;
+    },
+  });
+  return {
+    upkeep,
+    warmed,
+    warnings,
+    set: (v: string) => (version = v),
+    at: (ms: number) => (now = ms),
+    holdNext: () => (hold = true),
+    release: () => release?.(),
+  };
+}
+
+describe('rankingUpkeep', () => {
+  it('leaves the state the server warmed alone while the index does not change', async () => {
+    const r = rig({ warmedVersion: 'v1' });
+    for (const ms of [0, 5000, 60_000]) {
+      r.at(ms);
+      await r.upkeep.tick();
+    }
+    expect(r.warmed).toEqual([]);
+  });
+
+  it('rebuilds once the changed index has been quiet for the quiet period, and only once', async () => {
+    const r = rig({ warmedVersion: 'v1' });
+    r.set('v2');
+    r.at(0);
+    await r.upkeep.tick();
+    // Changing again restarts the wait.
+    r.at(800);
+    r.set('v3');
+    await r.upkeep.tick();
+    r.at(1700);
+    await r.upkeep.tick();
+    expect(r.warmed).toEqual([]);
+    r.at(1800);
+    await r.upkeep.tick();
+    expect(r.warmed).toEqual(['v3']);
+    r.at(10_000);
+    await r.upkeep.tick();
+    expect(r.warmed).toEqual(['v3']);
+  });
+
+  it('rebuilds at its first chance when the server never warmed', async () => {
+    const r = rig();
+    await r.upkeep.tick();
+    r.at(1000);
+    await r.upkeep.tick();
+    expect(r.warmed).toEqual(['v1']);
+  });
+
+  it('does not start a second rebuild while one runs, and rebuilds again for a change made meanwhile', async () => {
+    const r = rig({ warmedVersion: 'v1' });
+    r.set('v2');
+    await r.upkeep.tick();
+    r.at(1000);
+    r.holdNext();
+    const first = r.upkeep.tick();
+    await new Promise((resolve) => setImmediate(resolve));
+    r.set('v3');
+    r.at(5000);
+    await r.upkeep.tick();
+    // Quiet long enough, but the first rebuild still runs.
+    r.at(7000);
+    await r.upkeep.tick();
+    expect(r.warmed).toEqual(['v2']);
+    r.release();
+    await first;
+    // The change made meanwhile is seen now, and rebuilt for once quiet.
+    await r.upkeep.tick();
+    expect(r.warmed).toEqual(['v2']);
+    r.at(8000);
+    await r.upkeep.tick();
+    expect(r.warmed).toEqual(['v2', 'v3']);
+  });
+
+  it('warns of a failed rebuild and waits for the next change', async () => {
+    const r = rig({ warmedVersion: 'v1', fail: true });
+    r.set('v2');
+    await r.upkeep.tick();
+    r.at(1000);
+    await r.upkeep.tick();
+    expect(r.warnings).toEqual(['could not rebuild the search index after a change']);
+    r.at(5000);
+    await r.upkeep.tick();
+    expect(r.warmed).toEqual(['v2']);
+  });
+
+  it('stops: a rebuild under way is told and waited for, and none starts after', async () => {
+    const r = rig({ warmedVersion: 'v1' });
+    r.set('v2');
+    await r.upkeep.tick();
+    r.at(1000);
+    r.holdNext();
+    const running = r.upkeep.tick();
+    await new Promise((resolve) => setImmediate(resolve));
+    let stopped = false;
+    const stopping = r.upkeep.stop().then(() => (stopped = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(stopped).toBe(false);
+    r.release();
+    await Promise.all([running, stopping]);
+    r.set('v3');
+    await r.upkeep.tick();
+    r.at(9000);
+    await r.upkeep.tick();
+    expect(r.warmed).toEqual(['v2']);
+  });
+});
+
+describe('shelf serve keeps the compact lists current', () => {
+  it('rewrites them once an upload has landed and the index is quiet', async () => {
+    const api = await startTestApi({ serve: { rankingUpkeep: { intervalMs: 20, quietMs: 100 } } });
+    try {
+      expect((await api.call('/v1/knowledgebases', { method: 'POST', json: { name: 'notes' } })).status).toBe(
+        201,
+      );
+      const raw = new Database(databasePath(api.app.config), { readonly: true });
+      const state = () =>
+        raw.prepare('SELECT format, covered FROM posting_lists_state').get() as
+          { format: number; covered: number } | undefined;
+      const newest = () => raw.prepare('SELECT max(id) FROM chunks').pluck().get() as number | null;
+      const upload = async (name: string, text: string) => {
+        const form = new FormData();
+        form.set('file', new Blob([text]), name);
+        const r = await api.call('/v1/knowledgebases/notes/sources', { method: 'POST', body: form });
+        expect(r.status).toBe(202);
+        const { job } = (await r.json()) as { job: { id: number } };
+        expect((await api.waitForJob(job.id)).state).toBe('succeeded');
+      };
+      const covering = async () => {
+        for (let i = 0; i < 250; i++) {
+          const s = state();
+          if (s && s.format > 0 && s.covered === newest()) return s;
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        throw new Error(`the compact lists never covered chunk ${newest()}: ${JSON.stringify(state())}`);
+      };
+      await upload('walrus.md', '# Walruses\n\nWalruses haul out on sea ice between dives.');
+      const first = await covering();
+      await upload('narwhal.md', '# Narwhals\n\nNarwhals dive deep under the sea ice in winter.');
+      const second = await covering();
+      expect(second.covered).toBeGreaterThan(first.covered);
+      raw.close();
+    } finally {
+      await api.close();
+    }
+  });
+});
