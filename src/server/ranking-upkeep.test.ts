@@ -14,6 +14,7 @@ function rig(options: { warmedVersion?: string; fail?: boolean } = {}) {
   let version = 'v1';
   let now = 0;
   const warmed: string[] = [];
+  const signals: AbortSignal[] = [];
   const warnings: string[] = [];
   let release: (() => void) | undefined;
   let hold = false;
@@ -30,8 +31,8 @@ function rig(options: { warmedVersion?: string; fail?: boolean } = {}) {
         hold = false;
         await new Promise<void>((resolve) => (release = resolve));
       }
+      signals.push(signal);
       if (options.fail) throw new Error('disk full');
-      expect(signal.aborted).toBe(false);
       return SUMMARY;
     },
   });
@@ -39,10 +40,28 @@ function rig(options: { warmedVersion?: string; fail?: boolean } = {}) {
     upkeep,
     warmed,
     warnings,
+    signals,
     set: (v: string) => (version = v),
     at: (ms: number) => (now = ms),
-    holdNext: () => (hold = true),
+    /** Moves the clock to `ms` and ticks. */
+    tickAt: async (ms: number) => {
+      now = ms;
+      await upkeep.tick();
+    },
     release: () => release?.(),
+    /**
+     * Changes the index to v2, waits out the quiet period and starts a rebuild it holds;
+     * `done` settles with that tick.
+     */
+    async startHeldRebuild(): Promise<{ done: Promise<void> }> {
+      version = 'v2';
+      await upkeep.tick();
+      now = 1000;
+      hold = true;
+      const done = upkeep.tick();
+      await new Promise((resolve) => setImmediate(resolve));
+      return { done };
+    },
   };
 }
 
@@ -59,53 +78,40 @@ describe('rankingUpkeep', () => {
   it('rebuilds once the changed index has been quiet for the quiet period, and only once', async () => {
     const r = rig({ warmedVersion: 'v1' });
     r.set('v2');
-    r.at(0);
-    await r.upkeep.tick();
+    await r.tickAt(0);
     // Changing again restarts the wait.
     r.at(800);
     r.set('v3');
     await r.upkeep.tick();
-    r.at(1700);
-    await r.upkeep.tick();
+    await r.tickAt(1700);
     expect(r.warmed).toEqual([]);
-    r.at(1800);
-    await r.upkeep.tick();
+    await r.tickAt(1800);
     expect(r.warmed).toEqual(['v3']);
-    r.at(10_000);
-    await r.upkeep.tick();
+    await r.tickAt(10_000);
     expect(r.warmed).toEqual(['v3']);
   });
 
   it('rebuilds at its first chance when the server never warmed', async () => {
     const r = rig();
     await r.upkeep.tick();
-    r.at(1000);
-    await r.upkeep.tick();
+    await r.tickAt(1000);
     expect(r.warmed).toEqual(['v1']);
   });
 
   it('does not start a second rebuild while one runs, and rebuilds again for a change made meanwhile', async () => {
     const r = rig({ warmedVersion: 'v1' });
-    r.set('v2');
-    await r.upkeep.tick();
-    r.at(1000);
-    r.holdNext();
-    const first = r.upkeep.tick();
-    await new Promise((resolve) => setImmediate(resolve));
+    const first = (await r.startHeldRebuild()).done;
     r.set('v3');
-    r.at(5000);
-    await r.upkeep.tick();
+    await r.tickAt(5000);
     // Quiet long enough, but the first rebuild still runs.
-    r.at(7000);
-    await r.upkeep.tick();
+    await r.tickAt(7000);
     expect(r.warmed).toEqual(['v2']);
     r.release();
     await first;
     // The change made meanwhile is seen now, and rebuilt for once quiet.
     await r.upkeep.tick();
     expect(r.warmed).toEqual(['v2']);
-    r.at(8000);
-    await r.upkeep.tick();
+    await r.tickAt(8000);
     expect(r.warmed).toEqual(['v2', 'v3']);
   });
 
@@ -113,32 +119,25 @@ describe('rankingUpkeep', () => {
     const r = rig({ warmedVersion: 'v1', fail: true });
     r.set('v2');
     await r.upkeep.tick();
-    r.at(1000);
-    await r.upkeep.tick();
+    await r.tickAt(1000);
     expect(r.warnings).toEqual(['could not rebuild the search index after a change']);
-    r.at(5000);
-    await r.upkeep.tick();
+    await r.tickAt(5000);
     expect(r.warmed).toEqual(['v2']);
   });
 
   it('stops: a rebuild under way is told and waited for, and none starts after', async () => {
     const r = rig({ warmedVersion: 'v1' });
-    r.set('v2');
-    await r.upkeep.tick();
-    r.at(1000);
-    r.holdNext();
-    const running = r.upkeep.tick();
-    await new Promise((resolve) => setImmediate(resolve));
+    const running = (await r.startHeldRebuild()).done;
     let stopped = false;
     const stopping = r.upkeep.stop().then(() => (stopped = true));
     await new Promise((resolve) => setImmediate(resolve));
     expect(stopped).toBe(false);
     r.release();
     await Promise.all([running, stopping]);
+    expect(r.signals.map((signal) => signal.aborted)).toEqual([true]);
     r.set('v3');
     await r.upkeep.tick();
-    r.at(9000);
-    await r.upkeep.tick();
+    await r.tickAt(9000);
     expect(r.warmed).toEqual(['v2']);
   });
 });

@@ -207,6 +207,8 @@ export async function startServer(options: ServeOptions): Promise<ShelfServer> {
   const port = options.port ?? cfg.port;
   const requireKeys = cfg.requireKeys || !isLoopbackHost(host);
   if (requireKeys && !(await hasActiveKeys(app.store))) throw new ShelfError('SERVER_UNSAFE_BIND', { host });
+  // The index the start's warm-up builds for (read before listening: nothing to undo if it fails).
+  const startVersion = await app.store.indexVersion();
 
   let worker: Worker | undefined;
   let scheduler: Scheduler | undefined;
@@ -221,7 +223,6 @@ export async function startServer(options: ServeOptions): Promise<ShelfServer> {
   // background and a few warm-up queries run, so the first searches pay neither for the
   // loading nor for the JIT; a search before it is done loads what it needs itself.
   const stopWarming = new AbortController();
-  const startVersion = await app.store.indexVersion();
   const warming = warmRanking(app.store, {}, { signal: stopWarming.signal }).then(
     (warmed) => app.logger.debug('search index preloaded', { ...warmed }),
     (e: unknown) => app.logger.warn('could not preload the search index', { reason: (e as Error).message }),
