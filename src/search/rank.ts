@@ -1182,19 +1182,27 @@ async function expansionTerms(
  * Has the store write its compact posting lists (Store.compactPostings) with this ranker's
  * impacts for `options` (defaults: DEFAULT_RANK_OPTIONS), so that loading a list costs no
  * computation while the index does not change; returns the postings written (0: current).
+ * Stops, throwing its reason, once `signal` is aborted.
  */
-export async function compactRanking(store: Store, options: Partial<RankOptions> = {}): Promise<number> {
+export async function compactRanking(
+  store: Store,
+  options: Partial<RankOptions> = {},
+  signal?: AbortSignal,
+): Promise<number> {
   const o: RankOptions = { ...DEFAULT_RANK_OPTIONS, ...options };
   const cache = await indexCache(store);
-  return store.compactPostings({
-    key: storedImpactKey(cache, o),
-    // None for a list holding a chunk written after this table was loaded (no norms here).
-    of: (list) =>
-      (list.chunkIds[list.chunkIds.length - 1] ?? 0) < cache.table.size
-        ? impactsOf(cache, list, o).impacts
-        : undefined,
-    summaryOf: (list, impacts) => listSummary(list, impacts, o),
-  });
+  return store.compactPostings(
+    {
+      key: storedImpactKey(cache, o),
+      // None for a list holding a chunk written after this table was loaded (no norms here).
+      of: (list) =>
+        (list.chunkIds[list.chunkIds.length - 1] ?? 0) < cache.table.size
+          ? impactsOf(cache, list, o).impacts
+          : undefined,
+      summaryOf: (list, impacts) => listSummary(list, impacts, o),
+    },
+    signal ? { signal } : {},
+  );
 }
 
 /** warmRanking reads every posting list when the index holds at most this many postings. */
@@ -1214,7 +1222,10 @@ export interface WarmLimits {
   readonly maxPostings?: number;
   /** Warm-up queries run at most (0: none). */
   readonly queries?: number;
-  /** Stops the warm-up queries (e.g. a server shutting down); what is loaded stays. */
+  /**
+   * Stops the warm-up (e.g. a server shutting down), a compaction under way included
+   * (between two of its transactions); what is already loaded stays.
+   */
   readonly signal?: AbortSignal;
 }
 
@@ -1244,8 +1255,15 @@ export async function warmRanking(
   limits: WarmLimits = {},
 ): Promise<WarmSummary> {
   const o: RankOptions = { ...DEFAULT_RANK_OPTIONS, ...options };
-  await compactRanking(store, o);
+  try {
+    await compactRanking(store, o, limits.signal);
+  } catch (e) {
+    if (!limits.signal?.aborted) throw e;
+  }
   const cache = await indexCache(store);
+  // Stopped (e.g. while compacting): what is already loaded stays.
+  if (limits.signal?.aborted)
+    return { lists: cache.postings.size, streams: cache.tokenStreams.byChunk.size, queries: 0 };
   norms(cache, fieldBs(o));
   // What is already cached counts against the cache's bound.
   const room = Math.floor((CACHE_LIMITS.cachedBytes - cache.cachedBytes) / postingBytes(cache));

@@ -32,6 +32,8 @@ function rig(options: { warmedVersion?: string; fail?: boolean } = {}) {
         await new Promise<void>((resolve) => (release = resolve));
       }
       signals.push(signal);
+      // As warmRanking does: a compaction told to stop throws the signal's reason.
+      signal.throwIfAborted();
       if (options.fail) throw new Error('disk full');
       return SUMMARY;
     },
@@ -125,7 +127,7 @@ describe('rankingUpkeep', () => {
     expect(r.warmed).toEqual(['v2']);
   });
 
-  it('stops: a rebuild under way is told and waited for, and none starts after', async () => {
+  it('stops: a rebuild under way is told, waited for and not warned of, and none starts after', async () => {
     const r = rig({ warmedVersion: 'v1' });
     const running = (await r.startHeldRebuild()).done;
     let stopped = false;
@@ -135,6 +137,8 @@ describe('rankingUpkeep', () => {
     r.release();
     await Promise.all([running, stopping]);
     expect(r.signals.map((signal) => signal.aborted)).toEqual([true]);
+    // Stopped, not failed: nothing to warn of.
+    expect(r.warnings).toEqual([]);
     r.set('v3');
     await r.upkeep.tick();
     await r.tickAt(9000);

@@ -6,7 +6,8 @@
  * occurrence (over half a second a query at 1M chunks), until the server was restarted.
  * Once the index has changed and then stayed unchanged for a quiet period, warmRanking runs
  * again: it rewrites the compact lists (in short transactions, while searches go on),
- * preloads the longest lists and runs its warm-up queries.
+ * preloads the longest lists and runs its warm-up queries. Stopping aborts it, the
+ * compaction included, between two of its transactions.
  */
 import type { Clock, Logger } from '../core/seams.js';
 import { warmRanking, type WarmSummary } from '../search/rank.js';
@@ -45,11 +46,13 @@ export function rankingUpkeep(options: RankingUpkeepOptions): RankingUpkeep {
     try {
       const summary = await warm(store, stopping.signal);
       warmed = version;
-      logger.debug('search index rebuilt after a change', { ...summary });
+      if (!stopping.signal.aborted) logger.debug('search index rebuilt after a change', { ...summary });
     } catch (e) {
-      // Tried again after the next change; searches meanwhile load what they need.
+      // Tried again after the next change; searches meanwhile load what they need. Stopped
+      // by stop(): nothing went wrong.
       warmed = version;
-      logger.warn('could not rebuild the search index after a change', { reason: (e as Error).message });
+      if (!stopping.signal.aborted)
+        logger.warn('could not rebuild the search index after a change', { reason: (e as Error).message });
     }
   };
 

@@ -225,7 +225,11 @@ export async function startServer(options: ServeOptions): Promise<ShelfServer> {
   const stopWarming = new AbortController();
   const warming = warmRanking(app.store, {}, { signal: stopWarming.signal }).then(
     (warmed) => app.logger.debug('search index preloaded', { ...warmed }),
-    (e: unknown) => app.logger.warn('could not preload the search index', { reason: (e as Error).message }),
+    (e: unknown) => {
+      // Stopped by close(): nothing went wrong.
+      if (!stopWarming.signal.aborted)
+        app.logger.warn('could not preload the search index', { reason: (e as Error).message });
+    },
   );
   // Then kept current as feeds sync and uploads land: rebuilt once the index is quiet.
   const upkeepTiming = options.rankingUpkeep ?? RANKING_UPKEEP;

@@ -480,9 +480,11 @@ export interface Store {
    * full-text index until chunks are added past it. Results never depend on it. Returns the
    * postings written: 0 when the copy is already current (with the same `impacts` key) or
    * the store keeps none. One pass over the whole index, in short write transactions: for
-   * after bulk loads and at start-up. With `impacts`, their values are stored too.
+   * after bulk loads and at start-up. With `impacts`, their values are stored too. Once
+   * `options.signal` is aborted it stops between two transactions and throws the signal's
+   * reason; a pass stopped that way leaves no copy in use (the next pass writes it all).
    */
-  compactPostings(impacts?: StoredImpacts): Promise<number>;
+  compactPostings(impacts?: StoredImpacts, options?: { readonly signal?: AbortSignal }): Promise<number>;
   /** Those of `chunkIds` whose documents match `filter`. */
   filterChunks(chunkIds: readonly number[], filter: DocumentFilter): Promise<Set<number>>;
 

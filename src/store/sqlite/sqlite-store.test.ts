@@ -150,6 +150,47 @@ describe('compact posting lists (SQLite)', () => {
     await store.close();
   });
 
+  it('stops a compaction when told, leaving no lists in use, and keeps current ones when told before', async () => {
+    const { store, write, raw } = await open();
+    const first = await write('d0', 'walrus seal note0');
+    for (let i = 1; i < 6; i++) await write(`d${i}`, `walrus seal note${i}`);
+    const lists = async () =>
+      Object.fromEntries(
+        [...(await store.postings(['walrus', 'note3']))].map(([t, l]) => [t, [...l.chunkIds]]),
+      );
+    const format = () => raw.prepare('SELECT format FROM posting_lists_state').pluck().get();
+    expect(await store.compactPostings()).toBeGreaterThan(0);
+    // A deletion: the lists are still read (without the deleted chunk), but not current.
+    await store.deleteDocument(first.id);
+    const indexed = await lists();
+    expect(indexed.walrus).toHaveLength(5);
+    // Told before it starts: nothing is touched, the lists stay in use.
+    const early = new AbortController();
+    early.abort(new Error('shutting down'));
+    await expect(store.compactPostings(undefined, { signal: early.signal })).rejects.toThrow('shutting down');
+    expect(format()).toBe(1);
+    // Told while it reads the chunk table a row at a time: the state row stays unusable.
+    const step = COMPACTION_LIMITS.tableStep;
+    COMPACTION_LIMITS.tableStep = 1;
+    try {
+      const stop = new AbortController();
+      const pass = store.compactPostings(undefined, { signal: stop.signal });
+      for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve));
+      stop.abort(new Error('shutting down'));
+      await expect(pass).rejects.toThrow('shutting down');
+    } finally {
+      COMPACTION_LIMITS.tableStep = step;
+    }
+    expect(format()).toBeLessThan(0);
+    expect(await lists()).toEqual(indexed);
+    // The next pass writes them all again.
+    expect(await store.compactPostings()).toBeGreaterThan(0);
+    expect(format()).toBe(1);
+    expect(await lists()).toEqual(indexed);
+    raw.close();
+    await store.close();
+  });
+
   it('hands stored impacts back for their key only, while the lists are exact', async () => {
     const { store, write, raw } = await open();
     await write('a', 'walrus seal');

@@ -427,10 +427,11 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
    * a chunk deleted meanwhile is cleared as the table is read back, and none can be
    * written at a covered id without the state going (the trigger).
    */
-  const storeTable = async (covered: number, format: number): Promise<void> => {
+  const storeTable = async (covered: number, format: number, signal?: AbortSignal): Promise<void> => {
     const table = emptyTable(covered);
     const step = Math.max(1, COMPACTION_LIMITS.tableStep);
     for (let from = 0; from <= covered; from += step) {
+      signal?.throwIfAborted();
       await run(() => readTableRows(table, from, Math.min(covered, from + step - 1)));
       await new Promise((resolve) => setImmediate(resolve));
     }
@@ -800,8 +801,10 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
           .all(maxPostings) as [string, number][];
         return withinPostings(rows, maxPostings);
       }),
-    compactPostings: async (impacts) => {
+    compactPostings: async (impacts, options) => {
       if (!COMPACT_SUPPORTED) return 0;
+      const signal = options?.signal;
+      signal?.throwIfAborted();
       const current = await run(compactView);
       if (current && !current.exists && current.impactKey === (impacts?.key ?? null)) {
         // Lists written before the chunk table was stored with them: add it.
@@ -873,6 +876,8 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
       let written = 0;
       let last = '';
       for (;;) {
+        // Stopped here, the state row stays unusable: the lists are read from the index.
+        signal?.throwIfAborted();
         const done = await run(() => compactionWrite(() => step.immediate(last)));
         if (!done) break;
         written += done.written;
@@ -881,7 +886,8 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
       }
       // The chunk table goes in while the state is still unusable (read outside the write
       // lock: a chunk deleted meanwhile is cleared as the table is read back).
-      await storeTable(covered, token);
+      await storeTable(covered, token, signal);
+      signal?.throwIfAborted();
       await run(() =>
         compactionWrite(() =>
           stmt('UPDATE posting_lists_state SET format = ?, impact_key = ? WHERE id = 1 AND format = ?').run(
