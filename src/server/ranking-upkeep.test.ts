@@ -32,7 +32,7 @@ function rig(options: { warmedVersion?: string; fail?: boolean } = {}) {
         await new Promise<void>((resolve) => (release = resolve));
       }
       signals.push(signal);
-      // As warmRanking does: a compaction told to stop throws the signal's reason.
+      // Told to stop, this one throws (warmRanking returns what it loaded): either is no failure.
       signal.throwIfAborted();
       if (options.fail) throw new Error('disk full');
       return SUMMARY;
