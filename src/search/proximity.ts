@@ -95,9 +95,10 @@ const FEEDBACK_TERM = /^[a-z][a-z0-9]{1,19}$/;
 
 /**
  * A raw token analysed (pure, so kept: see memoised). Candidates' texts share most of their
- * words, so after the first queries almost every token is a hit.
+ * words, so after the first queries almost every token is a hit. Snippets (./snippet.ts)
+ * look their tokens up here too.
  */
-const analyseToken = memoised(MEMO_LIMIT, (raw): AnalysedToken => {
+export const analyseToken = memoised(MEMO_LIMIT, (raw): AnalysedToken => {
   const analysed = analyze(raw);
   return {
     terms: [...new Set(analysed.map((t) => t.term))],

@@ -4,7 +4,8 @@
  * ("Title, p. 12", "Title, pp. 12-13", "Title § Section").
  */
 import type { ChunkRecord, DocumentRecord } from '../store/store.js';
-import { analyze, MEMO_LIMIT, memoised, RAW_TOKEN } from '../text/analyze.js';
+import { RAW_TOKEN } from '../text/analyze.js';
+import { analyseToken } from './proximity.js';
 
 export interface Snippet {
   readonly text: string;
@@ -15,25 +16,18 @@ export interface Snippet {
 const FENCE = /^`{3,}.*$/gm;
 
 /**
- * A raw token's analysed terms (pure, so kept: see memoised). Every search makes a snippet
- * of each hit: analysing its whole text into term objects took ~1 ms of a 20 ms query at
- * 1M chunks, where a hit's words are nearly all met before.
- */
-const tokenTerms = memoised(MEMO_LIMIT, (raw): readonly string[] => [
-  ...new Set(analyze(raw).map((t) => t.term)),
-]);
-
-/**
  * The window of about `width` characters with the most query-term matches, widened to
  * word boundaries, code fences removed, whitespace folded.
  */
 export function makeSnippet(text: string, queryTerms: ReadonlySet<string>, width = 240): Snippet {
   const plain = text.replace(FENCE, '').replace(/\s+/g, ' ').trim();
   // The raw tokens with a query term among their terms (parts and compounds share the
-  // token's span), in order.
+  // token's span), in order. Each token's terms come from the second stage's memo (which
+  // has usually just walked the hit's text): analysing it whole into term objects at every
+  // search took ~1 ms of a 20 ms query at 1M chunks.
   const spans: [number, number][] = [];
   for (const m of plain.matchAll(RAW_TOKEN))
-    if (tokenTerms(m[0]).some((t) => queryTerms.has(t))) spans.push([m.index, m.index + m[0].length]);
+    if (analyseToken(m[0]).terms.some((t) => queryTerms.has(t))) spans.push([m.index, m.index + m[0].length]);
   let bestStart = 0;
   let bestCount = 0;
   for (let i = 0, j = 0; i < spans.length; i++) {
