@@ -10,21 +10,25 @@ import { startTestApi } from './test-support.js';
 const SUMMARY: WarmSummary = { lists: 1, streams: 0, queries: 0 };
 
 /** A store whose index version the test sets, a clock it moves, and a warm-up it counts. */
-function rig(options: { warmedVersion?: string; fail?: boolean } = {}) {
+function rig(options: { fail?: boolean } = {}) {
   let version = 'v1';
   let now = 0;
   const warmed: string[] = [];
   const signals: AbortSignal[] = [];
   const warnings: string[] = [];
+  const notes: string[] = [];
   let release: (() => void) | undefined;
   let hold = false;
-  const logger: Logger = { ...SILENT_LOGGER, warn: (message) => warnings.push(message) };
+  const logger: Logger = {
+    ...SILENT_LOGGER,
+    debug: (message) => notes.push(message),
+    warn: (message) => warnings.push(message),
+  };
   const upkeep = rankingUpkeep({
     store: { indexVersion: () => Promise.resolve(version) } as Store,
     clock: { now: () => new Date(now) },
     logger,
     quietMs: 1000,
-    ...(options.warmedVersion !== undefined ? { warmedVersion: options.warmedVersion } : {}),
     warm: async (_store, signal) => {
       warmed.push(version);
       if (hold) {
@@ -42,6 +46,7 @@ function rig(options: { warmedVersion?: string; fail?: boolean } = {}) {
     upkeep,
     warmed,
     warnings,
+    notes,
     signals,
     set: (v: string) => (version = v),
     at: (ms: number) => (now = ms),
@@ -67,9 +72,36 @@ function rig(options: { warmedVersion?: string; fail?: boolean } = {}) {
   };
 }
 
+/** A rig whose state was built at v1, as at a server's start; what that build left, cleared. */
+async function started(options: { fail?: boolean } = {}) {
+  const r = rig(options);
+  await r.upkeep.warmNow();
+  for (const list of [r.warmed, r.warnings, r.notes, r.signals]) list.length = 0;
+  return r;
+}
+
 describe('rankingUpkeep', () => {
+  it('builds the state at once at the start, once however often asked, and logs how it went', async () => {
+    const r = rig();
+    const [a, b] = [r.upkeep.warmNow(), r.upkeep.warmNow()];
+    await Promise.all([a, b]);
+    expect(r.warmed).toEqual(['v1']);
+    expect(r.notes).toEqual(['search index preloaded']);
+    // Built for v1: nothing to do while the index stays there.
+    await r.tickAt(0);
+    await r.tickAt(60_000);
+    expect(r.warmed).toEqual(['v1']);
+    const failing = rig({ fail: true });
+    await failing.upkeep.warmNow();
+    expect(failing.warnings).toEqual(['could not preload the search index']);
+    // Stopped: no build starts.
+    await r.upkeep.stop();
+    await r.upkeep.warmNow();
+    expect(r.warmed).toEqual(['v1']);
+  });
+
   it('leaves the state the server warmed alone while the index does not change', async () => {
-    const r = rig({ warmedVersion: 'v1' });
+    const r = await started();
     for (const ms of [0, 5000, 60_000]) {
       r.at(ms);
       await r.upkeep.tick();
@@ -78,7 +110,7 @@ describe('rankingUpkeep', () => {
   });
 
   it('rebuilds once the changed index has been quiet for the quiet period, and only once', async () => {
-    const r = rig({ warmedVersion: 'v1' });
+    const r = await started();
     r.set('v2');
     await r.tickAt(0);
     // Changing again restarts the wait.
@@ -101,7 +133,7 @@ describe('rankingUpkeep', () => {
   });
 
   it('does not start a second rebuild while one runs, and rebuilds again for a change made meanwhile', async () => {
-    const r = rig({ warmedVersion: 'v1' });
+    const r = await started();
     const first = (await r.startHeldRebuild()).done;
     r.set('v3');
     await r.tickAt(5000);
@@ -118,7 +150,7 @@ describe('rankingUpkeep', () => {
   });
 
   it('warns of a failed rebuild and waits for the next change', async () => {
-    const r = rig({ warmedVersion: 'v1', fail: true });
+    const r = await started({ fail: true });
     r.set('v2');
     await r.upkeep.tick();
     await r.tickAt(1000);
@@ -128,7 +160,7 @@ describe('rankingUpkeep', () => {
   });
 
   it('stops: a rebuild under way is told, waited for and not warned of, and none starts after', async () => {
-    const r = rig({ warmedVersion: 'v1' });
+    const r = await started();
     const running = (await r.startHeldRebuild()).done;
     let stopped = false;
     const stopping = r.upkeep.stop().then(() => (stopped = true));

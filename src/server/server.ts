@@ -17,7 +17,6 @@ import { ingestHandlers } from '../jobs/ingest-jobs.js';
 import { uploadsDir } from '../ingest/uploads.js';
 import { startScheduler, type Scheduler } from '../jobs/scheduler.js';
 import { startWorker, type Worker } from '../jobs/worker.js';
-import { warmRanking } from '../search/rank.js';
 import { rankingUpkeep } from './ranking-upkeep.js';
 import type { ApiKeyRecord } from '../store/store.js';
 import { authenticate, createRateLimiter, hasActiveKeys, isLoopbackHost } from './auth.js';
@@ -207,8 +206,6 @@ export async function startServer(options: ServeOptions): Promise<ShelfServer> {
   const port = options.port ?? cfg.port;
   const requireKeys = cfg.requireKeys || !isLoopbackHost(host);
   if (requireKeys && !(await hasActiveKeys(app.store))) throw new ShelfError('SERVER_UNSAFE_BIND', { host });
-  // The index the start's warm-up builds for (read before listening: nothing to undo if it fails).
-  const startVersion = await app.store.indexVersion();
 
   let worker: Worker | undefined;
   let scheduler: Scheduler | undefined;
@@ -221,39 +218,26 @@ export async function startServer(options: ServeOptions): Promise<ShelfServer> {
   }
   // Ranking state (and, for an index of moderate size, every posting list) loads in the
   // background and a few warm-up queries run, so the first searches pay neither for the
-  // loading nor for the JIT; a search before it is done loads what it needs itself.
-  const stopWarming = new AbortController();
-  const warming = warmRanking(app.store, {}, { signal: stopWarming.signal }).then(
-    (warmed) => app.logger.debug('search index preloaded', { ...warmed }),
-    (e: unknown) => {
-      // Stopped by close(): nothing went wrong.
-      if (!stopWarming.signal.aborted)
-        app.logger.warn('could not preload the search index', { reason: (e as Error).message });
-    },
-  );
-  // Then kept current as feeds sync and uploads land: rebuilt once the index is quiet.
+  // loading nor for the JIT; a search before it is done loads what it needs itself. Then it
+  // is kept current as feeds sync and uploads land: rebuilt once the index is quiet.
   const upkeepTiming = options.rankingUpkeep ?? RANKING_UPKEEP;
-  const upkeep = upkeepTiming
-    ? rankingUpkeep({
-        store: app.store,
-        clock: app.clock,
-        logger: app.logger,
-        quietMs: upkeepTiming.quietMs,
-        warmedVersion: startVersion,
-      })
-    : undefined;
-  let upkeepTimer: NodeJS.Timeout | undefined;
-  void warming.then(() => {
-    if (!upkeep || !upkeepTiming || stopWarming.signal.aborted) return;
-    upkeepTimer = setInterval(() => {
-      upkeep
-        .tick()
-        .catch((e: unknown) =>
-          app.logger.debug('could not look at the search index', { reason: (e as Error).message }),
-        );
-    }, upkeepTiming.intervalMs);
-    upkeepTimer.unref();
+  const upkeep = rankingUpkeep({
+    store: app.store,
+    clock: app.clock,
+    logger: app.logger,
+    quietMs: upkeepTiming ? upkeepTiming.quietMs : Number.POSITIVE_INFINITY,
   });
+  void upkeep.warmNow();
+  // A look while a build runs does nothing.
+  const upkeepTimer = upkeepTiming
+    ? setInterval(() => {
+        upkeep
+          .tick()
+          .catch((e: unknown) =>
+            app.logger.debug('could not look at the search index', { reason: (e as Error).message }),
+          );
+      }, upkeepTiming.intervalMs).unref()
+    : undefined;
   if (options.jobs !== false) {
     const w = options.worker ?? {};
     worker = startWorker({
@@ -290,13 +274,13 @@ export async function startServer(options: ServeOptions): Promise<ShelfServer> {
     port: bound,
     http,
     async close() {
-      stopWarming.abort();
       clearInterval(upkeepTimer);
+      // Told at once (a compaction stops at its next transaction), waited for last.
+      const stopped = upkeep.stop();
       scheduler?.stop();
       await http.close();
       await worker?.stop();
-      await warming;
-      await upkeep?.stop();
+      await stopped;
     },
   };
 }
