@@ -191,6 +191,83 @@ describe('rankChunks', () => {
     );
   });
 
+  describe('feedback starting its final pass from the first pass', () => {
+    // Skewed frequencies, as in the MaxScore test, so the first pass stops scoring through
+    // before its last list and keeps partial scores that its contenders' scores went past.
+    const word = fc.constantFrom(
+      'the',
+      'kernel',
+      'kernel',
+      'kernel',
+      'driver',
+      'driver',
+      'boot',
+      'boot',
+      'uart',
+      'gdt',
+      'flash',
+      'timer',
+    );
+    const text = fc.array(word, { minLength: 1, maxLength: 10 }).map((w) => w.join(' '));
+    const docsArb = fc.array(
+      fc.record({ title: text, chunks: fc.array(text, { minLength: 1, maxLength: 2 }) }),
+      { minLength: 60, maxLength: 100 },
+    );
+    const query = fc.array(word, { minLength: 2, maxLength: 6 }).map((w) => w.join(' '));
+    const kept = { ...SCORING_LIMITS };
+    afterEach(() => Object.assign(SCORING_LIMITS, kept));
+    // Every pass dense, so every first pass keeps its scores.
+    beforeEach(() => (SCORING_LIMITS.denseShare = Number.POSITIVE_INFINITY));
+
+    /** The hits, their scores rounded to 9 digits (the two ways add in different orders). */
+    const rounded = (r: Awaited<ReturnType<typeof rankChunks>>): [number, number, string][] =>
+      r.hits.map((h) => [h.chunkId, h.documentId, h.score.toFixed(9)]);
+
+    it('ranks as scoring every term again', async () => {
+      await fc.assert(
+        fc.asyncProperty(docsArb, query, fc.integer({ min: 1, max: 12 }), async (docs, q, limit) => {
+          const s = openSqliteStore({ path: ':memory:' });
+          try {
+            const { kbId } = await fill(s, docs);
+            for (const perDocument of [false, true]) {
+              const request = { query: q, kbIds: [kbId], limit, perDocument };
+              SCORING_LIMITS.reuseFirstPass = false;
+              const want = await rankChunks(s, request);
+              SCORING_LIMITS.reuseFirstPass = true;
+              const got = await rankChunks(s, request);
+              expect(got.expansion).toEqual(want.expansion);
+              expect(rounded(got)).toEqual(rounded(want));
+            }
+          } finally {
+            await s.close();
+          }
+        }),
+        { numRuns: 25 },
+      );
+    });
+
+    it('ranks each of several concurrent queries as it ranks alone', async () => {
+      await fc.assert(
+        fc.asyncProperty(docsArb, fc.array(query, { minLength: 2, maxLength: 4 }), async (docs, queries) => {
+          const s = openSqliteStore({ path: ':memory:' });
+          try {
+            const { kbId } = await fill(s, docs);
+            const rank = (q: string): ReturnType<typeof rankChunks> =>
+              rankChunks(s, { query: q, kbIds: [kbId], limit: 5 });
+            const alone = [];
+            for (const q of queries) alone.push(rounded(await rank(q)));
+            // Each query's first pass comes before any query's final pass.
+            const together = await Promise.all(queries.map(rank));
+            expect(together.map(rounded)).toEqual(alone);
+          } finally {
+            await s.close();
+          }
+        }),
+        { numRuns: 15 },
+      );
+    });
+  });
+
   it('ranks the same from compact lists, and when cached lists drop their per-field counts', async () => {
     const word = fc.constantFrom(
       'the',
@@ -487,9 +564,10 @@ describe('rankChunks', () => {
     }));
     const { kbId } = await fill(store, docs);
     const queries = ['uart paging', 'kernel console board 7', 'baud'];
-    const cold = await Promise.all(
-      queries.map((query) => rankChunks(store, { query, kbIds: [kbId], limit: 10 })),
-    );
+    // One at a time, as below: concurrent, a query's final pass may not find its first
+    // pass's scores (SCORING_LIMITS.reuseFirstPass), and its scores differ in the last bits.
+    const cold = [];
+    for (const query of queries) cold.push(await rankChunks(store, { query, kbIds: [kbId], limit: 10 }));
 
     const warmed = openSqliteStore({ path: ':memory:' });
     const kept = WARM_QUERIES.maxMs;
