@@ -865,6 +865,10 @@ function scoreDensely(
  * One pass over the score array (dense scoring): the chunks scoring at least `floor` (with
  * floor 0, every chunk with a score) go to `out` in ascending order; returns how many.
  * Scores below the floor stay: dense scoring zeroes the whole array at the end (scorePass).
+ *
+ * Eight scores are tested in one condition and only a group with a score at the floor is
+ * looked at again: one branch per eight scores instead of one per score. At 1M scores,
+ * 0.53 ms a sweep against 1.0-1.1 ms a score at a time (a few hundred passing the floor).
  */
 function sweepScores(scores: Float64Array, floor: number, out: Uint32Array): number {
   const size = scores.length;
@@ -872,7 +876,20 @@ function sweepScores(scores: Float64Array, floor: number, out: Uint32Array): num
   // chunks have a score at all (accumulate).
   const least = floor > 0 ? floor : Number.MIN_VALUE;
   let kept = 0;
-  for (let id = 0; id < size; id++) if ((scores[id] ?? 0) >= least) out[kept++] = id;
+  let id = 0;
+  for (const end = size - (size % 8); id < end; id += 8)
+    if (
+      (scores[id] ?? 0) >= least ||
+      (scores[id + 1] ?? 0) >= least ||
+      (scores[id + 2] ?? 0) >= least ||
+      (scores[id + 3] ?? 0) >= least ||
+      (scores[id + 4] ?? 0) >= least ||
+      (scores[id + 5] ?? 0) >= least ||
+      (scores[id + 6] ?? 0) >= least ||
+      (scores[id + 7] ?? 0) >= least
+    )
+      for (let j = id; j < id + 8; j++) if ((scores[j] ?? 0) >= least) out[kept++] = j;
+  for (; id < size; id++) if ((scores[id] ?? 0) >= least) out[kept++] = id;
   return kept;
 }
 
