@@ -202,16 +202,11 @@ interface IndexCache {
   cachedBytes: number;
   /**
    * Scratch score accumulators, indexed by chunk id / document id, kept zeroed between
-   * queries, except that they hold `prior` while it is set.
+   * queries, except while they hold a first pass's partial scores (PRIORS).
    */
   readonly scores: Float64Array;
   /** `scores` as 32-bit words, two a score (scoreDensely tests them for 0 without a branch). */
   readonly scoreWords: Int32Array;
-  /**
-   * The partial scores `scores` holds between a query's first pass and its final pass
-   * (PriorScores): taken by that final pass, or zeroed by any other pass that comes first.
-   */
-  prior: PriorScores | undefined;
   /** Scratch heap positions by chunk id for accumulate's Leaders, kept zeroed between queries. */
   readonly leaderSlots: Int32Array;
   /** Scratch for the Leaders heap's ids and values, grown to the largest `keep` asked. */
@@ -262,7 +257,8 @@ async function indexCache(store: Store): Promise<IndexCache> {
   for (const kb of table.kbId) if (kb > maxKb) maxKb = kb;
   const allKbs = new Uint8Array(maxKb + 1);
   for (const kb of table.kbId) if (kb !== 0) allKbs[kb] = 1;
-  const scores = new Float64Array(table.size);
+  // Room for whole groups of eight (sweepScores); ids past the table never score.
+  const scores = new Float64Array(Math.ceil(table.size / 8) * 8);
   const cache: IndexCache = {
     version,
     table,
@@ -277,7 +273,6 @@ async function indexCache(store: Store): Promise<IndexCache> {
     cachedBytes: 0,
     scores,
     scoreWords: new Int32Array(scores.buffer),
-    prior: undefined,
     leaderSlots: new Int32Array(Math.max(table.size, maxDoc + 1)),
     leaderIds: new Uint32Array(0),
     leaderValues: new Float64Array(0),
@@ -659,17 +654,21 @@ function accumulate(
   keep: number,
   more: AccumulateOptions = {},
 ): Accumulated {
-  const { groups } = more;
+  const { groups, prior, scale = 1 } = more;
   const { table, scores } = cache;
   const kbOf = table.kbId;
   const n = table.chunkCount;
   const lists: ScoredList[] = [];
-  for (const { term, weight } of terms) {
-    const list = cache.postings.get(term);
+  for (const t of terms) {
+    const list = cache.postings.get(t.term);
     const df = list?.chunkIds.length ?? 0;
-    if (!list || df === 0) continue;
+    // From a prior: what the term weighs beyond it, in units of `scale`. (A weight mixed as
+    // scale · w computes to exactly scale · w, so a term the prior covers that gained no
+    // weight leaves nothing.)
+    const weight = prior ? (t.weight - scale * (prior.weights.get(t.term) ?? 0)) / scale : t.weight;
+    if (!list || df === 0 || !(weight > 0)) continue;
     const factor = weight * Math.log(1 + (n - df + 0.5) / (df + 0.5));
-    lists.push({ term, weight, list, factor, bound: factor * list.maxImpact });
+    lists.push({ term: t.term, weight, list, factor, bound: factor * list.maxImpact });
   }
   // A comparator returning -1, 0 or 1: a difference of doubles was boxed at every call.
   lists.sort((a, b) => (a.bound < b.bound ? 1 : a.bound > b.bound ? -1 : 0));
@@ -681,9 +680,9 @@ function accumulate(
   let postings = 0;
   for (const entry of lists) postings += entry.list.chunkIds.length;
   // Partial scores already in the array are found only by a sweep: dense.
-  const dense = more.prior !== undefined || postings * SCORING_LIMITS.denseShare >= table.size;
+  const dense = prior !== undefined || postings * SCORING_LIMITS.denseShare >= table.size;
   const touched = cache.touchedIds;
-  let count = more.prior?.count ?? 0;
+  let count = prior?.count ?? 0;
   // The best `keep` partial scores (of chunks, or of groups' best chunks) as they grow; none
   // kept when every chunk is wanted.
   const leaders = Number.isFinite(keep) ? new Leaders(keep, cache, groups) : undefined;
@@ -778,9 +777,10 @@ interface AccumulateOptions {
   readonly groups?: Uint32Array | undefined;
   /**
    * `cache.scores` holds these partial scores (a first pass's): the terms' lists add to
-   * them.
+   * them what each weighs beyond them, divided by `scale` (rankChunks).
    */
   readonly prior?: PriorScores | undefined;
+  readonly scale?: number | undefined;
   /** Scoring densely, keep the partial scores of the lists scored through (keptScores). */
   readonly keepPrior?: boolean | undefined;
 }
@@ -797,6 +797,17 @@ interface PriorScores {
   /** Chunks with a score. */
   readonly count: number;
 }
+
+/**
+ * The partial scores a cache's `scores` hold between a query's first pass and its final
+ * pass: taken by that final pass, or zeroed by any other pass that comes first. Kept
+ * beside the cache rather than in it: as a field of the cache, set and cleared by each
+ * query, it changed the cache's hidden class after the warm-up, and V8 threw away code
+ * compiled for the old one at users' queries (--trace-deopt on bench/peers' Cranfield
+ * queries: "wrong map" in loadPostings, fieldCounts or queryPairs in 3 runs of 4, none in
+ * 4 runs kept beside it).
+ */
+const PRIORS = new WeakMap<IndexCache, PriorScores>();
 
 /**
  * What it takes to keep a dense pass's partial scores over `lists`: the scores then change
@@ -869,6 +880,10 @@ function scoreDensely(
  * Eight scores are tested in one condition and only a group with a score at the floor is
  * looked at again: one branch per eight scores instead of one per score. At 1M scores,
  * 0.53 ms a sweep against 1.0-1.1 ms a score at a time (a few hundred passing the floor).
+ * `scores.length` is a multiple of eight (indexCache pads it): a loop for the last few
+ * scores, rarely reaching its `kept++`, had no type feedback when V8 compiled the sweep
+ * in the middle of its main loop, and threw the code away there, 118 times in two passes
+ * of SciFact's queries (--trace-deopt).
  */
 function sweepScores(scores: Float64Array, floor: number, out: Uint32Array): number {
   const size = scores.length;
@@ -876,8 +891,7 @@ function sweepScores(scores: Float64Array, floor: number, out: Uint32Array): num
   // chunks have a score at all (accumulate).
   const least = floor > 0 ? floor : Number.MIN_VALUE;
   let kept = 0;
-  let id = 0;
-  for (const end = size - (size % 8); id < end; id += 8)
+  for (let id = 0; id < size; id += 8)
     if (
       (scores[id] ?? 0) >= least ||
       (scores[id + 1] ?? 0) >= least ||
@@ -889,7 +903,6 @@ function sweepScores(scores: Float64Array, floor: number, out: Uint32Array): num
       (scores[id + 7] ?? 0) >= least
     )
       for (let j = id; j < id + 8; j++) if ((scores[j] ?? 0) >= least) out[kept++] = j;
-  for (; id < size; id++) if ((scores[id] ?? 0) >= least) out[kept++] = id;
   return kept;
 }
 
@@ -1077,11 +1090,11 @@ interface PassOptions {
   /** See AccumulateOptions. */
   readonly keepPrior?: boolean;
   /**
-   * Start from `prior` (if the cache still holds it) and score only `terms` less what it
-   * covers, each term's weight in these residual terms divided by `scale`; the hits'
-   * scores are multiplied by `scale` at the end (see rankChunks).
+   * Start from `prior` (if the cache still holds it) and score only what `terms` weigh
+   * beyond it, divided by `scale`; the hits' scores are multiplied by `scale` at the end
+   * (see rankChunks).
    */
-  readonly reuse?: { prior: PriorScores; residual: readonly WeightedTerm[]; scale: number } | undefined;
+  readonly reuse?: { prior: PriorScores; scale: number } | undefined;
 }
 
 interface Pass {
@@ -1108,9 +1121,12 @@ function scorePass(
   const { table, scores } = cache;
   // Scores kept by a first pass are this pass's to start from, or else are zeroed (another
   // query's, whose final pass then scores its terms afresh).
-  const prior = reuse && cache.prior === reuse.prior ? reuse.prior : undefined;
-  if (cache.prior && !prior) scores.fill(0);
-  cache.prior = undefined;
+  const held = PRIORS.get(cache);
+  const prior = reuse && held === reuse.prior ? held : undefined;
+  if (held) {
+    if (!prior) scores.fill(0);
+    PRIORS.delete(cache);
+  }
   // Chunks needed: `capacity` of them, or enough to hold `capacity` documents' best chunks.
   const fetch = Math.max(capacity * 4, 64);
   const grouped = perDocument && options.otherChunksWeight > 0;
@@ -1122,17 +1138,12 @@ function scorePass(
     exhaustive || grouped || capacity * MAXSCORE_MIN_SHARE >= table.chunkCount
       ? Number.POSITIVE_INFINITY
       : capacity;
-  const { matched, contenders, pruned, dense, kept } = accumulate(
-    cache,
-    prior && reuse ? reuse.residual : terms,
-    allowedKbs,
-    keep,
-    {
-      groups: perDocument ? table.documentId : undefined,
-      prior,
-      keepPrior: more.keepPrior,
-    },
-  );
+  const { matched, contenders, pruned, dense, kept } = accumulate(cache, terms, allowedKbs, keep, {
+    groups: perDocument ? table.documentId : undefined,
+    prior,
+    scale: reuse?.scale,
+    keepPrior: more.keepPrior,
+  });
   const score = (id: number): number => scores[id] ?? 0;
   const hits = new HitList(Math.min(capacity, matched));
   let complete = true;
@@ -1165,7 +1176,7 @@ function scorePass(
     // Back to the partial scores kept, for the final pass.
     const { ids, values } = kept;
     for (let i = 0; i < ids.length; i++) scores[ids[i] ?? 0] = values[i] ?? 0;
-    cache.prior = kept.prior;
+    PRIORS.set(cache, kept.prior);
   } else if (dense) scores.fill(0);
   else for (const id of contenders) scores[id] = 0;
   if (!complete)
@@ -1679,16 +1690,8 @@ export async function rankChunks(store: Store, request: RankRequest): Promise<Ra
       );
     }
     // The first pass's scores over the query's terms are the final pass's, times `scale`,
-    // for the lists it scored through: the final pass adds only what the rest weigh. (Each
-    // weight mixed as alpha · w computes to exactly alpha · w here, so a query term that is
-    // not an expansion term leaves nothing.)
-    const prior = first.prior;
-    if (prior && scale > 0) {
-      const residual = weighted
-        .map((t) => ({ term: t.term, weight: (t.weight - scale * (prior.weights.get(t.term) ?? 0)) / scale }))
-        .filter((t) => t.weight > 0);
-      reuse = { prior, residual, scale };
-    }
+    // for the lists it scored through: the final pass adds only what the rest weigh.
+    if (first.prior && scale > 0) reuse = { prior: first.prior, scale };
   }
   let pass = scorePass(cache, weighted, options, kbs, perDocument, capacity, { reuse });
   if (filter) {
