@@ -72,6 +72,20 @@ function oracle(docs: readonly Doc[], query: string, o: RankOptions): Map<string
   return scores;
 }
 
+/**
+ * Documents and queries drawn from `words`, a word listed more often drawn more often: with
+ * skewed frequencies and many chunks, a few rare words settle the top results and the
+ * common words only complete the contenders' scores.
+ */
+function skewedCorpus(words: readonly string[], docs: { minLength: number; maxLength: number }) {
+  const word = fc.constantFrom(...words);
+  const text = fc.array(word, { minLength: 1, maxLength: 10 }).map((w) => w.join(' '));
+  return {
+    docs: fc.array(fc.record({ title: text, chunks: fc.array(text, { minLength: 1, maxLength: 2 }) }), docs),
+    query: fc.array(word, { minLength: 2, maxLength: 6 }).map((w) => w.join(' ')),
+  };
+}
+
 describe('rankChunks', () => {
   let store: Store;
   beforeEach(() => {
@@ -123,28 +137,23 @@ describe('rankChunks', () => {
 
   it('returns the exact best chunks and documents when it stops scoring early (MaxScore)', async () => {
     const denseShareKept = SCORING_LIMITS.denseShare;
-    // Skewed word frequencies and many chunks, so a few rare words settle the top results
-    // and the common words only complete the contenders' scores.
-    const word = fc.constantFrom(
-      'the',
-      'kernel',
-      'kernel',
-      'kernel',
-      'kernel',
-      'driver',
-      'driver',
-      'driver',
-      'boot',
-      'boot',
-      'uart',
-      'gdt',
-    );
-    const text = fc.array(word, { minLength: 1, maxLength: 10 }).map((w) => w.join(' '));
-    const docsArb = fc.array(
-      fc.record({ title: text, chunks: fc.array(text, { minLength: 1, maxLength: 2 }) }),
+    const { docs: docsArb, query } = skewedCorpus(
+      [
+        'the',
+        'kernel',
+        'kernel',
+        'kernel',
+        'kernel',
+        'driver',
+        'driver',
+        'driver',
+        'boot',
+        'boot',
+        'uart',
+        'gdt',
+      ],
       { minLength: 70, maxLength: 110 },
     );
-    const query = fc.array(word, { minLength: 2, maxLength: 6 }).map((w) => w.join(' '));
     await fc.assert(
       fc.asyncProperty(docsArb, query, fc.integer({ min: 1, max: 12 }), async (docs, q, limit) => {
         const s = openSqliteStore({ path: ':memory:' });
@@ -192,28 +201,25 @@ describe('rankChunks', () => {
   });
 
   describe('feedback starting its final pass from the first pass', () => {
-    // Skewed frequencies, as in the MaxScore test, so the first pass stops scoring through
-    // before its last list and keeps partial scores that its contenders' scores went past.
-    const word = fc.constantFrom(
-      'the',
-      'kernel',
-      'kernel',
-      'kernel',
-      'driver',
-      'driver',
-      'boot',
-      'boot',
-      'uart',
-      'gdt',
-      'flash',
-      'timer',
-    );
-    const text = fc.array(word, { minLength: 1, maxLength: 10 }).map((w) => w.join(' '));
-    const docsArb = fc.array(
-      fc.record({ title: text, chunks: fc.array(text, { minLength: 1, maxLength: 2 }) }),
+    // Skewed, so the first pass stops scoring through before its last list and keeps partial
+    // scores that its contenders' scores went past.
+    const { docs: docsArb, query } = skewedCorpus(
+      [
+        'the',
+        'kernel',
+        'kernel',
+        'kernel',
+        'driver',
+        'driver',
+        'boot',
+        'boot',
+        'uart',
+        'gdt',
+        'flash',
+        'timer',
+      ],
       { minLength: 60, maxLength: 100 },
     );
-    const query = fc.array(word, { minLength: 2, maxLength: 6 }).map((w) => w.join(' '));
     const kept = { ...SCORING_LIMITS };
     afterEach(() => Object.assign(SCORING_LIMITS, kept));
     // Every pass dense, so every first pass keeps its scores.
